@@ -1,0 +1,3 @@
+from charter.core.cli import main
+
+main()

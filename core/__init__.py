@@ -1,0 +1,1 @@
+"""Charter core: spec language, loader, diagnostics, plugin manager, compiler and CLI."""

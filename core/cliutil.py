@@ -1,0 +1,115 @@
+"""Helpers shared by every command: loading the project, rendering diagnostics, output formats."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from charter.core.diagnostics import Diagnostic, SpecError, has_errors, render_json, render_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from charter.core.project import Project
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output: text for people, json for "
+                                                                          "scripts.")]
+ProjectOption = Annotated[Path | None, typer.Option("--project", "-p", help="Project folder (default: walk up "
+                                                                            "from the current folder).",
+                                                    file_okay=False)]
+
+
+@dataclass
+class CliState:
+    project_dir: Path | None = None
+    debug: bool = False
+    entrypoints: bool = True
+
+
+def state_of(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    obj = root.obj if isinstance(root.obj, CliState) else CliState()
+    return obj
+
+
+_CONSOLES: dict[str, Console] = {}
+
+
+def console() -> Console:
+    if "out" not in _CONSOLES:
+        from rich.console import Console
+
+        _CONSOLES["out"] = Console(highlight=False, soft_wrap=False)
+    return _CONSOLES["out"]
+
+
+def console_err() -> Console:
+    if "err" not in _CONSOLES:
+        from rich.console import Console
+
+        _CONSOLES["err"] = Console(stderr=True, highlight=False)
+    return _CONSOLES["err"]
+
+
+class ProjectSpecError(SpecError):
+    """Spec errors with the project they came from, so file paths render relative to it."""
+
+    def __init__(self, diagnostics: list[Diagnostic], project: Project | None):
+        super().__init__(diagnostics)
+        self.project = project
+
+
+def load(ctx: typer.Context, project_dir: Path | None = None, *, allow_warnings: bool = True,
+         fmt: str = "text") -> tuple[Project, list[Diagnostic]]:
+    """Load the project for a command; spec errors stop the command (exit 2) with every diagnostic."""
+    from charter.core.loader import load_project
+
+    state = state_of(ctx)
+    result = load_project(project_dir or state.project_dir, entrypoints=state.entrypoints)
+    if result.project is None or has_errors(result.diagnostics):
+        raise ProjectSpecError(result.diagnostics, result.project)
+    return result.project, result.diagnostics
+
+
+def display_path(project: Project | None, file: str | None) -> str | None:
+    """Show spec files relative to the current folder, so editors and terminals can open them."""
+    if file is None or project is None:
+        return file
+    full = project.root / file
+    try:
+        rel = os.path.relpath(full, Path.cwd())
+    except ValueError:
+        return str(full)
+    return rel if not rel.startswith("../../..") else str(full)
+
+
+def render_diagnostics(diagnostics: list[Diagnostic], *, fmt: str = "text", project: Project | None = None) -> None:
+    shown = [d.with_position(display_path(project, d.file), d.line, d.column) for d in diagnostics]
+    if fmt == "json":
+        sys.stdout.write(render_json(shown) + "\n")
+        return
+    lines = {display_path(project, name) or name: doc.lines for name, doc in
+             (project.documents.items() if project else [])}
+    render_text(shown, console_err(), source_lines=lines)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def fail(diagnostics: list[Diagnostic], project: Project | None = None) -> NoReturn:
+    """Stop the command with these diagnostics (exit 2)."""
+    raise ProjectSpecError(list(diagnostics), project)

@@ -1,0 +1,81 @@
+"""Typed objects passed to lifecycle hooks and stored in the catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Outcome = Literal["pass", "fail", "warn", "error", "skipped"]
+
+
+@dataclass(slots=True)
+class RunInfo:
+    """Identifies a run for the lifecycle hooks."""
+
+    run_id: str
+    project: str
+    command: str
+    engine: str
+    started_at: datetime
+    project_root: str = ""
+
+
+@dataclass(slots=True)
+class CheckResult:
+    """The outcome of one rule.
+
+    ``unexpected_percent`` is relative to non-null values (as Great Expectations reports it),
+    ``unexpected_percent_total`` to all rows checked; ``observed_value`` is the statistic a rule
+    compares (a mean, a row count, a PSI...), when it has one.
+    """
+
+    suite: str
+    dataset: str
+    rule: str
+    rule_type: str
+    dimension: str
+    severity: Literal["error", "warn"]
+    outcome: Outcome
+    element_count: int | None = None
+    missing_count: int | None = None
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    unexpected_percent_total: float | None = None
+    observed_value: Any = None
+    threshold: str = ""
+    message: str = ""
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    sql: str = ""
+    duration_ms: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in ("fail", "error")
+
+
+@dataclass(slots=True)
+class MetricValue:
+    """A metric's value at one period (for snapshots and history)."""
+
+    metric: str
+    grain: str
+    period: str | None
+    value: float | None
+    target_met: bool | None = None
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """Everything a run produced."""
+
+    run: RunInfo
+    checks: list[CheckResult] = field(default_factory=list)
+    metrics: list[MetricValue] = field(default_factory=list)
+    finished_at: datetime | None = None
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return any(c.failed and c.severity == "error" for c in self.checks)

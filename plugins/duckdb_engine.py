@@ -1,0 +1,118 @@
+"""The DuckDB engine: the embedded default. Datasets become temporary views of one connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from charter.core.diagnostics import EngineError, error
+from charter.plugin_api import (
+    ArrowRelation,
+    ColumnInfo,
+    EngineConfig,
+    EngineType,
+    FileScan,
+    QueryRelation,
+    Relation,
+    TableScan,
+    hookimpl,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+_READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}
+
+
+class DuckDBEngine:
+    """Runs Charter's SQL on DuckDB (in a file under `.charter/` by default, or in memory)."""
+
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, config: EngineConfig):
+        import duckdb
+
+        self._duckdb = duckdb
+        warehouse = config.warehouse
+        target = warehouse.path
+        if target != ":memory:":
+            path = Path(target)
+            path = path if path.is_absolute() else config.project_root / path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            target = str(path)
+        settings: dict[str, Any] = {str(k): v for k, v in warehouse.conf.items()}
+        if warehouse.threads:
+            settings["threads"] = warehouse.threads
+        if warehouse.memory_limit:
+            settings["memory_limit"] = warehouse.memory_limit
+        try:
+            self.connection = duckdb.connect(target, config=settings)
+        except duckdb.Error as exc:
+            raise EngineError(error(f"cannot open the DuckDB warehouse `{warehouse.path}`: {exc}",
+                                    code="engine-open",
+                                    hint="another process may hold it; DuckDB allows one writer at a time")) from None
+        self.database = self.connection.execute("select current_database()").fetchone()[0]  # type: ignore[index]
+        self.queries_issued = 0
+
+    def _view_sql(self, relation: Relation, name: str) -> str:
+        if isinstance(relation, FileScan):
+            paths = exp.Array(expressions=[exp.Literal.string(p) for p in relation.paths])
+            args: list[exp.Expression] = [paths]
+            for key, value in relation.options.items():
+                literal = exp.convert(value)
+                args.append(exp.EQ(this=exp.column(key), expression=literal))
+            reader = exp.Anonymous(this=_READERS[relation.format], expressions=args)
+            return exp.select("*").from_(exp.Table(this=reader)).sql("duckdb")
+        if isinstance(relation, TableScan):
+            parts = relation.name.split(".")
+            table = exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else "main",
+                               catalog=parts[-3] if len(parts) > 2 else self.database, quoted=True)
+            return exp.select("*").from_(table).sql("duckdb")
+        if isinstance(relation, QueryRelation):
+            return relation.query.sql("duckdb")
+        if isinstance(relation, ArrowRelation):
+            data = relation.table() if callable(relation.table) else relation.table
+            hidden = f"__charter_arrow_{name}"
+            self.connection.register(hidden, data)
+            return exp.select("*").from_(exp.to_identifier(hidden, quoted=True)).sql("duckdb")
+        raise EngineError(f"the DuckDB engine cannot register a {type(relation).__name__}")
+
+    def register(self, name: str, relation: Relation) -> None:
+        view = exp.to_identifier(name, quoted=True).sql("duckdb")
+        statement = f"CREATE OR REPLACE TEMP VIEW {view} AS {self._view_sql(relation, name)}"
+        try:
+            self.connection.execute(statement)
+        except self._duckdb.Error as exc:
+            raise EngineError(error(_clean(exc), code="engine-register")) from None
+
+    def columns(self, name: str) -> list[ColumnInfo]:
+        view = exp.to_identifier(name, quoted=True).sql("duckdb")
+        try:
+            rows = self.connection.execute(f"DESCRIBE {view}").fetchall()
+        except self._duckdb.Error as exc:
+            raise EngineError(error(_clean(exc), code="engine-describe")) from None
+        return [ColumnInfo(str(r[0]), str(r[1]).upper(), str(r[2]).upper() != "NO") for r in rows]
+
+    def execute(self, query: exp.Expression) -> pa.Table:
+        self.queries_issued += 1
+        sql = query.sql("duckdb")
+        try:
+            return self.connection.execute(sql).fetch_arrow_table()
+        except self._duckdb.Error as exc:
+            raise EngineError(error(_clean(exc), code="engine-execute")) from None
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _clean(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.split("\n\nLINE")[0].replace("\n", " ")
+
+
+@hookimpl
+def charter_engines() -> list[EngineType]:
+    return [EngineType("duckdb", "DuckDB, embedded (the default)", DuckDBEngine)]
