@@ -19,6 +19,10 @@ class RunInfo:
     engine: str
     started_at: datetime
     project_root: str = ""
+    selection: list[str] = field(default_factory=list)
+    """The `--select` arguments of the run (empty: everything)."""
+    project: Any = field(default=None, repr=False, compare=False)
+    """The loaded :class:`charter.core.project.Project` (for built-in plugins; not serialised)."""
 
 
 @dataclass(slots=True)
