@@ -23,12 +23,13 @@ class _Resolver:
         self.out: list[Diagnostic] = []
 
     def at(self, severity: Severity, message: str, kind: str, name: str, field: PathKey = (), *,
-           hint: str | None = None, code: str = "error", offset: int | None = None) -> None:
+           hint: str | None = None, code: str = "error", offset: int | None = None, key: bool = False) -> None:
         if offset is not None:
             file, line, column = self.p.text_position(kind, name, field, offset)
             self.out.append(Diagnostic(severity, message, file, line, column, hint, code))
         else:
-            self.out.append(self.p.diagnostic_at(severity, message, kind, name, field, hint=hint, code=code))
+            self.out.append(self.p.diagnostic_at(severity, message, kind, name, field, hint=hint, code=code,
+                                                  key=key))
 
     def error(self, message: str, kind: str, name: str, field: PathKey = (), **kw: Any) -> None:
         self.at(Severity.ERROR, message, kind, name, field, **kw)
@@ -101,8 +102,9 @@ class _Resolver:
                     key = frozenset(cycle)
                     if key not in reported:
                         reported.add(key)
-                        self.error(f"{KIND_WORDS[kind]} `{node}` {verb} itself through "
-                                   f"{' -> '.join(cycle)}", kind, node, field, code="cycle",
+                        # reported where the cycle starts, pointing at the key that introduces it
+                        self.error(f"{KIND_WORDS[kind]} `{dep}` {verb} itself through "
+                                   f"{' -> '.join(cycle)}", kind, dep, field, code="cycle", key=bool(field),
                                    hint="break the cycle: a definition cannot depend on itself")
                 elif dep in graph and state.get(dep) is None:
                     visit(dep, stack)

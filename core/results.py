@@ -14,7 +14,7 @@ class RunInfo:
     """Identifies a run for the lifecycle hooks."""
 
     run_id: str
-    project: str
+    project_name: str
     command: str
     engine: str
     started_at: datetime

@@ -62,6 +62,8 @@ def _parse(sql: str, dialect: str) -> list[exp.Expression | None]:
         first = err.errors[0] if err.errors else {}
         desc = str(first.get("description") or err).split("\n")[0]
         highlight = first.get("highlight") or ""
+        if desc.startswith("Required keyword"):
+            desc = f"the expression is incomplete near `{highlight}`" if highlight else "the expression is incomplete"
         line, col = first.get("line"), first.get("col")
         # sqlglot reports the column where the offending token ends
         offset = _offset(sql, line, (col - len(highlight) + 1) if col and highlight else col)
@@ -93,7 +95,7 @@ def _check_tree(sql: str, tree: exp.Expression) -> None:
         if isinstance(node, exp.Func | exp.Table):
             name = _function_name(node)
             if name and name.lower() in FILE_FUNCTIONS:
-                raise SqlProblem(f"`{name}` reads files directly, which is not allowed in SQL",
+                raise SqlProblem(f"`{name.lower()}` reads files directly, which is not allowed in SQL",
                                  hint="declare the files as a dataset with a `path` source and use "
                                       "{{ ref('dataset') }}", offset=_locate(sql, name))
 

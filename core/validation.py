@@ -29,8 +29,8 @@ def _describe(value: Any) -> str:
         return "a list"
     if value is None:
         return "nothing (null)"
-    text = repr(value) if isinstance(value, str) else str(value)
-    return f"`{text[:60]}`"
+    text = str(value)
+    return f"`{text[:60]}{'...' if len(text) > 60 else ''}`"
 
 
 def _walk(data: Any, loc: tuple[Any, ...], missing: bool = False) -> tuple[PathKey, Any, bool]:

@@ -97,6 +97,12 @@ def _indent_of(lines: list[str], line_no: int) -> int:
     return 0
 
 
+def _char_at(lines: list[str], line: int, column: int) -> str:
+    if 0 <= line < len(lines) and 0 <= column < len(lines[line]):
+        return lines[line][column]
+    return ""
+
+
 def _get(data: Any, path: PathKey) -> Any:
     for part in path:
         try:
@@ -193,7 +199,8 @@ def parse_yaml(text: str, display: str, diagnostics: list[Diagnostic]) -> YamlDo
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
         hint = None
-        if "\\t" in problem or "\t" in problem or "tab" in problem.lower():
+        at_mark = _char_at(doc.lines, mark.line, mark.column) if mark else ""
+        if at_mark == "\t" or "\\t" in problem or "\t" in problem:
             problem = "tab character where indentation was expected"
             hint = "YAML indentation must use spaces, not tabs"
         elif "expected a single document" in (exc.context or "") or "expected a single document" in problem:

@@ -59,7 +59,9 @@ def validate(
         return
     if diagnostics:
         render_diagnostics(diagnostics, project=project)  # type: ignore[arg-type]
-    parts = ", ".join(f"{n} {k.replace('_', ' ')}{'s' if n != 1 and k != 'quality' else ''}"
+    nouns = {"dataset": "datasets", "metric": "metrics", "quality": "quality suites", "environment": "environments",
+             "contract": "contracts", "saved_query": "saved queries"}
+    parts = ", ".join(f"{n} {nouns[k] if n != 1 else nouns[k].removesuffix('s').replace('querie', 'query')}"
                       for k, n in counts.items() if n)
     console().print(f"[green]✓[/] {project.name} is valid: {parts}")  # type: ignore[attr-defined]
 

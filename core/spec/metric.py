@@ -143,7 +143,7 @@ class Metric(Governed):
         if self.type == "cumulative" and self.window is not None and self.grain_to_date is not None:
             raise ValueError("give either `window` or `grain_to_date`, not both")
         if self.tier == "north_star" and not self.sponsor:
-            raise ValueError("a `north_star` metric needs a `sponsor`")
+            raise ValueError("`tier` is north_star, which needs a `sponsor` (who answers for it)")
         if self.target and self.target.min is not None and self.target.max is not None \
                 and self.target.min > self.target.max:
             raise ValueError("`target.min` is greater than `target.max`")

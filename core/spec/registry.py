@@ -86,7 +86,7 @@ class SpecModels:
     def _source_union(self) -> Any:
         classes = list(self.source_types.values())
         if not classes:
-            return dict[str, Any]
+            return SourceSpec  # no source plugin loaded: every source is reported as unknown
         keys = dict(self.source_keys)
 
         def tag(value: Any) -> str | None:
