@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from charter.core.project import Project
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -78,7 +78,7 @@ def load(ctx: typer.Context, project_dir: Path | None = None, *, allow_warnings:
     from charter.core.loader import load_project
 
     state = state_of(ctx)
-    result = load_project(project_dir or state.project_dir, entrypoints=state.entrypoints)
+    result = load_project(project_dir or state.project_dir, entrypoints=state.entrypoints, freeze=True)
     if result.project is None or has_errors(result.diagnostics):
         raise ProjectSpecError(result.diagnostics, result.project)
     return result.project, result.diagnostics

@@ -41,6 +41,8 @@ class QueryRelation:
     """A SELECT over other datasets (which are referenced by their dataset names)."""
 
     query: exp.Query
+    refs: tuple[str, ...] = ()
+    """Datasets named through `ref()` (table names in the query are found by the loader too)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,15 @@
 """Hook specifications: the reference for plugin authors.
 
 Every capability of Charter — the DuckDB engine, the core rule types, the file sources, the CLI
-commands — is a plugin implementing these hooks, exactly as a third-party package would.
+commands — is a plugin implementing these hooks, exactly as a third-party package would. The
+docstring of each hook is its reference; ``docs/plugins-reference.md`` is generated from them
+(``python -m charter.core.plugindocs``) and a test keeps the two identical.
 
 Call order: built-in plugins are registered first, then packages exposing a ``charter`` entry point,
 then modules listed in ``charter.yaml`` (``plugin_modules``). pluggy calls the most recently
-registered implementation first, so project plugins run first and built-ins last.
+registered implementation first, so project plugins run first and built-ins last; ``tryfirst``,
+``trylast`` and wrappers (``wrapper=True``, or the older ``hookwrapper=True``) work as pluggy
+documents them, registry hooks included.
 
 Registry hooks (``charter_rule_types``, ``charter_source_types``, ``charter_engines``,
 ``charter_exporters``, ``charter_importers``) return lists; Charter merges them and reports a name
@@ -39,16 +43,21 @@ hookimpl = pluggy.HookimplMarker("charter")
 def charter_rule_types() -> list[type[Rule]]:
     """Register quality rule types.
 
-    Return a list of :class:`charter.plugin_api.Rule` subclasses. Each declares ``type`` as a
-    ``Literal`` whose first value is its name (further values are aliases), its parameters as
-    Pydantic fields (they appear in ``charter schema`` for editor completion) and implements
-    ``compile(ctx)`` returning the aggregate expressions that Charter folds into the one scan of
-    the dataset, and optionally ``check(ctx)`` for static checks against the inferred schema.
+    Called when a project is loaded and by ``charter schema``. Return a list of rule classes.
+    A row-level rule subclasses :class:`charter.plugin_api.RowRule` and implements
+    ``failing(ctx)``, returning a sqlglot predicate that is TRUE for a failing row; Charter derives
+    the counts, ``mostly``, ``where`` and the failing-row samples. A rule judged on statistics
+    subclasses :class:`charter.plugin_api.AggregateRule` and implements ``aggregates(ctx)`` and
+    ``evaluate(ctx, values)``. Either way the expressions are folded into the one scan of the
+    dataset. Declare ``type`` as a ``Literal`` whose first value is the rule's name (further values
+    are aliases) and the parameters as Pydantic fields: they are validated with file:line:column
+    diagnostics and appear in ``charter schema`` for editor completion. Override
+    ``check(ctx)`` (calling ``super().check(ctx)``) for static checks against the inferred schema.
 
     Results of every plugin are concatenated. A ``type`` name or alias claimed by two plugins is
     an error naming both.
 
-    Since 0.1.
+    Since API version 1.
     """
 
 
@@ -56,13 +65,21 @@ def charter_rule_types() -> list[type[Rule]]:
 def charter_source_types() -> list[type[SourceSpec]]:
     """Register dataset source types.
 
-    Return a list of :class:`charter.plugin_api.SourceSpec` subclasses. A source is selected in
-    YAML by ``source: {type: NAME, ...}`` or, when the class sets ``KEY``, by the presence of that
-    key (``source: {path: data/x.parquet}``). The class implements ``relation(ctx)`` returning a
-    :class:`charter.plugin_api.Relation` the engine registers (files, a warehouse table, a query
-    over other datasets, or an Arrow table), and ``dependencies(ctx)`` naming the datasets it reads.
+    Called when a project is loaded and by ``charter schema``. Return a list of
+    :class:`charter.plugin_api.SourceSpec` subclasses. A source is selected in YAML by
+    ``source: {type: NAME, ...}`` (``TYPE = "NAME"`` on the class) or, when the class sets ``KEY``,
+    by the presence of that key (``source: {path: data/x.parquet}``). The class implements
+    ``relation(ctx)``, receiving a :class:`charter.plugin_api.SourceContext` and returning a
+    :class:`charter.plugin_api.Relation` that the engine registers — files (``FileScan``), a
+    warehouse table (``TableScan``), a query over other datasets (``QueryRelation``) or an Arrow
+    table (``ArrowRelation``) — and optionally ``dependencies(ctx, relation)`` naming the datasets
+    it reads. Raise :class:`charter.plugin_api.FieldProblem` for a problem in the spec: it is shown
+    at the offending field's file:line:column.
 
-    Since 0.1.
+    Results of every plugin are concatenated; a ``TYPE`` claimed by two plugins is an error naming
+    both.
+
+    Since API version 1.
     """
 
 
@@ -70,36 +87,53 @@ def charter_source_types() -> list[type[SourceSpec]]:
 def charter_engines() -> list[EngineType]:
     """Register execution engines.
 
-    Return a list of :class:`charter.plugin_api.EngineType`: a name (what ``warehouse.engine`` or
-    ``--engine`` selects), a description, and a factory called with an
+    Called when a command opens the warehouse. Return a list of
+    :class:`charter.plugin_api.EngineType`: a name (what ``warehouse.engine`` in ``charter.yaml``
+    or ``--engine`` selects), a description, and a factory called with an
     :class:`charter.plugin_api.EngineConfig` that returns an object implementing the
     :class:`charter.plugin_api.Engine` protocol. Engines receive sqlglot expressions in the DuckDB
-    dialect and transpile them to their own.
+    dialect and transpile them to their own. Import the engine's driver inside the factory, so
+    that loading the plugin stays cheap.
 
-    Since 0.1.
+    Results of every plugin are concatenated.
+
+    Since API version 1.
     """
 
 
 @hookspec
 def charter_exporters() -> list[Exporter]:
-    """Register exporters (``charter export FORMAT ...``).
+    """Register exporters for ``charter export FORMAT [TARGET] [--output PATH]``.
 
-    Return a list of :class:`charter.plugin_api.Exporter`: a format name, a description and an
-    ``export(project, target, options)`` method returning the files it wrote.
+    Called by ``charter export``. Return a list of objects satisfying
+    :class:`charter.plugin_api.Exporter`: ``name`` (the FORMAT argument), ``description`` (shown
+    when the format is unknown) and ``export(project, target, options)``. ``project`` is the
+    loaded, valid :class:`charter.plugin_api.Project`; ``target`` the optional object to export
+    (for example a suite name), None for the whole project; ``options`` holds ``output`` (the
+    ``--output`` path, or None for the exporter's default) and every ``--option KEY=VALUE``. Return
+    the paths written. Raise :class:`charter.plugin_api.UsageError` for a bad target or option.
 
-    Since 0.1.
+    Results of every plugin are concatenated; a name claimed by two plugins is an error naming both.
+
+    Since API version 1.
     """
 
 
 @hookspec
 def charter_importers() -> list[Importer]:
-    """Register importers (``charter import FORMAT FILE``).
+    """Register importers for ``charter import FORMAT SOURCE [--into DIR]``.
 
-    Return a list of :class:`charter.plugin_api.Importer`: a format name, a description and an
-    ``import_(source, project_root, options)`` method returning the spec files it wrote and the list
-    of things it could not translate (never silently dropped).
+    Called by ``charter import``. Return a list of objects satisfying
+    :class:`charter.plugin_api.Importer`: ``name``, ``description`` and
+    ``import_(source, project_root, options)``. ``source`` is the file to read, ``project_root``
+    the project's folder, and ``options`` holds ``into`` (the folder to write spec files in,
+    default the project root) and every ``--option KEY=VALUE``. Return an
+    :class:`charter.plugin_api.ImportReport`: the spec files written, and everything that could
+    not be translated — it is always printed, never silently dropped.
 
-    Since 0.1.
+    Results of every plugin are concatenated; a name claimed by two plugins is an error naming both.
+
+    Since API version 1.
     """
 
 
@@ -107,46 +141,54 @@ def charter_importers() -> list[Importer]:
 def charter_cli_commands(cli: typer.Typer) -> None:
     """Add commands to the ``charter`` command line.
 
-    ``cli`` is the root :class:`typer.Typer` application; add commands with ``@cli.command()`` or
-    groups with ``cli.add_typer(...)``. Keep imports of heavy libraries inside the command
-    functions so that ``charter --help`` stays fast.
+    Called once when the ``charter`` program starts, with ``cli``, the root
+    :class:`typer.Typer` application: add commands with ``cli.command()(function)`` or groups with
+    ``cli.add_typer(...)``. Give every command a docstring with an example and, where it prints
+    data, a ``--format json`` option. Import heavy libraries inside the command functions so that
+    ``charter --help`` stays fast. Raise :class:`charter.plugin_api.UsageError` for a bad argument:
+    it is printed as a diagnostic with exit code 2. Return value ignored.
 
-    Since 0.1.
+    Since API version 1.
     """
 
 
 @hookspec
 def charter_run_started(run: RunInfo) -> None:
-    """Called once when ``charter run`` starts, before any check executes.
+    """Called once when a run starts (``charter run``), before any check executes.
 
-    ``run`` is a :class:`charter.plugin_api.RunInfo` (run id, project name, command, engine,
-    start time). Return value ignored. An exception is reported against the plugin; the run goes on.
+    ``run`` is a :class:`charter.plugin_api.RunInfo`: run id, project name and root, command,
+    engine, start time and the ``--select`` arguments. Return value ignored. An exception is
+    reported against the plugin; the run goes on.
 
-    Since 0.1.
+    Since API version 1.
     """
 
 
 @hookspec
 def charter_check_finished(run: RunInfo, result: CheckResult) -> None:
-    """Called after each rule's result is known.
+    """Called after each rule's result is known, in the order the rules finish.
 
-    ``result`` is a :class:`charter.plugin_api.CheckResult` (suite, rule, outcome, observed value,
-    unexpected counts, samples). Return value ignored. An exception is reported against the
-    plugin; the run and its results are not affected.
+    ``run`` is the run's :class:`charter.plugin_api.RunInfo`; ``result`` a
+    :class:`charter.plugin_api.CheckResult` (suite, dataset, rule, rule type, dimension, severity,
+    outcome, observed value, unexpected counts and percents, PII-free samples, compiled SQL).
+    Return value ignored. An exception is reported against the plugin; the run and its results
+    are not affected.
 
-    Since 0.1.
+    Since API version 1.
     """
 
 
 @hookspec
 def charter_run_finished(run: RunInfo, summary: RunSummary) -> None:
-    """Called once when ``charter run`` ends (also when it ends with failing checks).
+    """Called once when a run ends, also when checks failed.
 
-    ``summary`` is a :class:`charter.plugin_api.RunSummary` with every check result and metric
-    snapshot of the run. Use it for notifiers, custom stores or lineage emitters. Return value
-    ignored; an exception is reported against the plugin and does not change the exit code.
+    ``run`` is the run's :class:`charter.plugin_api.RunInfo`; ``summary`` a
+    :class:`charter.plugin_api.RunSummary` with every check result, the metric values, the source
+    fingerprints and the finish time. Use it for notifiers, custom stores or lineage emitters.
+    Return value ignored; an exception is reported against the plugin and does not change the
+    exit code.
 
-    Since 0.1.
+    Since API version 1.
     """
 
 

@@ -59,8 +59,10 @@ class Project:
         return self.spec.name
 
     def collection(self, kind: str) -> dict[str, Any]:
-        return {"dataset": self.datasets, "metric": self.metrics, "saved_query": self.saved_queries,
-                "quality": self.quality, "environment": self.environments, "contract": self.contracts}[kind]
+        collections: dict[str, dict[str, Any]] = {
+            "dataset": self.datasets, "metric": self.metrics, "saved_query": self.saved_queries,
+            "quality": self.quality, "environment": self.environments, "contract": self.contracts}
+        return collections[kind]
 
     def objects(self) -> Iterator[tuple[str, Governed]]:
         for kind in ("dataset", "metric", "saved_query", "quality", "environment", "contract"):

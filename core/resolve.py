@@ -143,10 +143,12 @@ class _Resolver:
         for name, query in p.saved_queries.items():
             for i, metric_name in enumerate(query.metrics):
                 self.refer("saved_query", name, ("metrics", i), "metric", metric_name)
+            for i, text in enumerate(query.where):  # dimensions are checked when the query is compiled
+                self._expression("saved_query", name, ("where", i), text, "filter")
 
     def _derived_expr(self, name: str, metric: Metric) -> None:
         try:
-            tree = parse_expression(metric.expr or "", what="derived expression")
+            tree = parse_expression(metric.expr or "", what="derived expression", check_only=True)
         except SqlProblem as prob:
             self.error(prob.message, "metric", name, ("expr",), hint=prob.hint, code="bad-sql", offset=prob.offset)
             return
@@ -157,12 +159,12 @@ class _Resolver:
             if column.name not in known:
                 self.error(f"derived metric `{name}` uses `{column.name}`, which is not one of its `metrics`",
                            "metric", name, ("expr",), code="unknown-input",
-                           hint=did_you_mean(column.name, known) or "list it under `metrics:` (with `alias:` "
-                                                                    "to rename)", offset=_find(metric.expr, column.name))
+                           hint=did_you_mean(column.name, known) or "list it under `metrics:` (`alias:` renames)",
+                           offset=_find(metric.expr, column.name))
 
     def _expression(self, kind: str, name: str, field: PathKey, text: str, what: str) -> None:
         try:
-            parse_expression(text, what=what)
+            parse_expression(text, what=what, check_only=True)
         except SqlProblem as prob:
             self.error(prob.message, kind, name, field, hint=prob.hint, code="bad-sql", offset=prob.offset)
 

@@ -21,6 +21,8 @@ class RunInfo:
     project_root: str = ""
     selection: list[str] = field(default_factory=list)
     """The `--select` arguments of the run (empty: everything)."""
+    sample_size: int | None = None
+    """The `--sample-size` of the run, when given (recorded so that `charter reproduce` uses it again)."""
     project: Any = field(default=None, repr=False, compare=False)
     """The loaded :class:`charter.core.project.Project` (for built-in plugins; not serialised)."""
 
@@ -79,6 +81,9 @@ class RunSummary:
     metrics: list[MetricValue] = field(default_factory=list)
     finished_at: datetime | None = None
     fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per dataset read: how its content was fingerprinted (files: sha256; tables: row count + row-hash sum)."""
+    scans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per dataset checked: the one scan's SQL, its duration (ms), the number of queries and of rules."""
 
     @property
     def failed(self) -> bool:

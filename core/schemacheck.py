@@ -54,9 +54,9 @@ class _Checker:
                     self.err(f"time column `{ds.time_column}` is {schema[ds.time_column]}, not a DATE or TIMESTAMP",
                              "dataset", name, ("time_column",), code="time-column-type",
                              hint="cast it in the dataset's SQL, e.g. `cast(col as timestamp)`")
-            for i, col in enumerate(ds.primary_key):
+            for i, key in enumerate(ds.primary_key):
                 self.column("dataset", name, ("primary_key", i) if len(ds.primary_key) > 1 else ("primary_key",),
-                            name, col)
+                            name, key)
             for i, col in enumerate(ds.columns):
                 if not self.column("dataset", name, ("columns", i, "name"), name, col.name):
                     continue
@@ -65,11 +65,11 @@ class _Checker:
                              "dataset", name, ("columns", i, "type"), code="column-type",
                              hint="fix the declared type or cast the column in the dataset's SQL")
             for i, ref in enumerate(ds.references):
-                for col in ref.column:
-                    self.column("dataset", name, ("references", i, "column"), name, col)
+                for own in ref.column:
+                    self.column("dataset", name, ("references", i, "column"), name, own)
                 if ref.target_dataset in self.p.datasets:
-                    for col in ref.target_columns:
-                        self.column("dataset", name, ("references", i, "to"), ref.target_dataset, col)
+                    for target in ref.target_columns:
+                        self.column("dataset", name, ("references", i, "to"), ref.target_dataset, target)
                 if len(ref.column) != len(ref.target_columns):
                     self.err(f"reference joins {len(ref.column)} column(s) to {len(ref.target_columns)}",
                              "dataset", name, ("references", i), code="reference-arity")
@@ -99,7 +99,7 @@ class _Checker:
     def _expr_columns(self, kind: str, name: str, field: PathKey, text: str, dataset: str,
                       allowed: Iterable[str] = ()) -> None:
         try:
-            tree = parse_expression(text)
+            tree = parse_expression(text, check_only=True)
         except SqlProblem:
             return  # reported when the project was loaded
         schema = self.w.schema(dataset)

@@ -7,7 +7,9 @@ functions that read files: files come in through `path` sources, which the proje
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from dataclasses import dataclass
 
 import sqlglot
@@ -55,9 +57,21 @@ def _offset(sql: str, line: int | None, col: int | None) -> int | None:
     return before + max(0, (col or 1) - 1)
 
 
-def _parse(sql: str, dialect: str) -> list[exp.Expression | None]:
+def _parse(sql: str, dialect: str, *, cached: bool = False) -> list[exp.Expr | None]:
+    if cached:
+        return list(_parse_cached(sql, dialect))
+    return list(_parse_uncached(sql, dialect))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(sql: str, dialect: str) -> tuple[exp.Expr | None, ...]:
+    """For checks that only read the tree: projects repeat the same filters many times."""
+    return _parse_uncached(sql, dialect)
+
+
+def _parse_uncached(sql: str, dialect: str) -> tuple[exp.Expr | None, ...]:
     try:
-        return sqlglot.parse(sql, read=dialect)
+        return tuple(sqlglot.parse(sql, read=dialect))
     except ParseError as err:
         first = err.errors[0] if err.errors else {}
         desc = str(first.get("description") or err).split("\n")[0]
@@ -72,7 +86,12 @@ def _parse(sql: str, dialect: str) -> list[exp.Expression | None]:
         raise SqlProblem(f"SQL does not parse: {err}") from None
 
 
-def _statement_word(node: exp.Expression) -> str | None:
+_STATEMENT_KINDS = tuple(_STATEMENT_WORDS)
+
+
+def _statement_word(node: exp.Expr) -> str | None:
+    if not isinstance(node, _STATEMENT_KINDS):
+        return None
     for kind, word in _STATEMENT_WORDS.items():
         if isinstance(node, kind):
             if isinstance(node, exp.Command):
@@ -86,7 +105,7 @@ def _locate(sql: str, needle: str) -> int | None:
     return index if index >= 0 else None
 
 
-def _check_tree(sql: str, tree: exp.Expression) -> None:
+def _check_tree(sql: str, tree: exp.Expr) -> None:
     for node in tree.walk():
         word = _statement_word(node)
         if word:
@@ -100,7 +119,7 @@ def _check_tree(sql: str, tree: exp.Expression) -> None:
                                       "{{ ref('dataset') }}", offset=_locate(sql, name))
 
 
-def _function_name(node: exp.Expression) -> str | None:
+def _function_name(node: exp.Expr) -> str | None:
     if isinstance(node, exp.Table):
         inner = node.this
         return _function_name(inner) if isinstance(inner, exp.Func) else None
@@ -135,17 +154,22 @@ def parse_select(sql: str, dialect: str = CANONICAL_DIALECT) -> exp.Query:
     return tree
 
 
-def parse_expression(sql: str, dialect: str = CANONICAL_DIALECT, *, what: str = "expression") -> exp.Expression:
+def parse_expression(sql: str, dialect: str = CANONICAL_DIALECT, *, what: str = "expression",
+                     check_only: bool = False) -> exp.Expr:
     """Parse one SQL expression (a filter, a measure, a rule predicate) with the same guards.
+
+    ``check_only=True`` may return a tree shared with other callers: only read it.
 
     >>> parse_expression("dep_delay > 15").sql()
     'dep_delay > 15'
     """
     if not sql or not sql.strip():
         raise SqlProblem(f"the {what} is empty")
+    if _IDENTIFIER.match(sql) and sql.strip().upper() not in _KEYWORDS:
+        return exp.column(sql.strip())  # a bare column name needs no parser
     prefix = "SELECT "
     try:
-        statements = _parse(prefix + sql, dialect)
+        statements = _parse(prefix + sql, dialect, cached=check_only)
     except SqlProblem as problem:
         offset = None if problem.offset is None else max(0, problem.offset - len(prefix))
         raise SqlProblem(problem.message, problem.hint, offset) from None
@@ -159,7 +183,12 @@ def parse_expression(sql: str, dialect: str = CANONICAL_DIALECT, *, what: str = 
     return tree
 
 
-def referenced_tables(query: exp.Expression) -> list[exp.Table]:
+_IDENTIFIER = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$")
+_KEYWORDS = frozenset({"NULL", "TRUE", "FALSE", "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "CURRENT_DATE",
+                       "CURRENT_TIMESTAMP", "CURRENT_TIME", "DEFAULT", "CASE", "END"})
+
+
+def referenced_tables(query: exp.Expr) -> list[exp.Table]:
     """Tables a query reads, excluding names its own CTEs define."""
     cte_names = {cte.alias_or_name for cte in query.find_all(exp.CTE)}
     tables = []

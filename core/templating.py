@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,23 @@ def quote_identifier(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(CANONICAL_DIALECT)
 
 
-def render_sql(template: str, *, datasets: Mapping[str, Any] | None, variables: Mapping[str, Any]) -> Rendered:
+_SIMPLE_CALL = re.compile(r"\{\{-?\s*(ref|var)\(\s*(['\"])([^'\"\\]*)\2\s*\)\s*-?\}\}")
+
+
+def _render_simple(template: str, ref: Callable[[str], str], var: Callable[..., Any]) -> str | None:
+    """Render templates whose only tags are plain ``{{ ref('x') }}`` / ``{{ var('y') }}`` without compiling
+    them: the result is exactly Jinja's (values rendered with ``str``), and most dataset SQL is like this."""
+    if "{%" in template or "{#" in template or "{{-" in template or "-}}" in template:
+        return None
+
+    def substitute(match: re.Match[str]) -> str:
+        return str(ref(match.group(3)) if match.group(1) == "ref" else var(match.group(3)))
+
+    rendered = _SIMPLE_CALL.sub(substitute, template)
+    return None if "{{" in _SIMPLE_CALL.sub("", template) else rendered
+
+
+def render_sql(template: str, *, datasets: Collection[str] | None, variables: Mapping[str, Any]) -> Rendered:
     """Render dataset SQL. ``datasets`` is the set of known dataset names (None: accept any name)."""
     refs: list[str] = []
 
@@ -59,6 +76,11 @@ def render_sql(template: str, *, datasets: Mapping[str, Any] | None, variables: 
         hint = did_you_mean(name, variables) or "declare it under `vars:` in charter.yaml"
         raise TemplateProblem(f"var('{name}'): no variable named `{name}`", hint)
 
+    if "{" not in template:
+        return Rendered(template, [])
+    simple = _render_simple(template, ref, var)
+    if simple is not None:
+        return Rendered(simple, list(dict.fromkeys(refs)))
     try:
         sql = _ENV.from_string(template).render(ref=ref, var=var)
     except TemplateProblem:

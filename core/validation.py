@@ -52,7 +52,7 @@ def _walk(data: Any, loc: tuple[Any, ...], missing: bool = False) -> tuple[PathK
 
 def _fields_of(model: Any) -> set[str]:
     if isinstance(model, type) and issubclass(model, BaseModel):
-        names = set()
+        names: set[str] = set()
         for name, info in model.model_fields.items():
             alias = info.validation_alias
             choices = getattr(alias, "choices", None)
@@ -92,7 +92,7 @@ def model_at(root: type[BaseModel], data: Any, path: PathKey) -> list[type[BaseM
     current = data
     for part in path:
         nxt: list[Any] = []
-        child = current[part] if isinstance(current, dict | list) and _has(current, part) else None
+        child: Any = current[part] if isinstance(current, dict | list) and _has(current, part) else None  # type: ignore[index]
         for model in models:
             if isinstance(part, str) and isinstance(model, type) and issubclass(model, BaseModel):
                 info = _field_by_key(model, part)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from charter.core.diagnostics import CharterError, Diagnostic, EngineError, Severity, UsageError, did_you_mean, error
+from charter.core.diagnostics import (
+    CharterError,
+    Diagnostic,
+    EngineError,
+    Severity,
+    UsageError,
+    did_you_mean,
+    error,
+)
 from charter.core.engine import ColumnInfo, Engine, EngineConfig, EngineType
 from charter.core.project import Project
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -25,8 +25,9 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 PathKey = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(NamedTuple):
+    """1-based line and column."""
+
     line: int
     column: int
 
@@ -46,8 +47,9 @@ class YamlDocument:
 
     file: str
     data: Any
-    values: dict[PathKey, Position] = field(default_factory=dict)
-    keys: dict[PathKey, Position] = field(default_factory=dict)
+    values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    """Line and column of every value, by path (plain tuples: there is one per node)."""
+    keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     styles: dict[PathKey, ScalarStyle] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
 
@@ -56,20 +58,20 @@ class YamlDocument:
         while path:
             pos = self.values.get(path)
             if pos is not None:
-                return pos
+                return Position(*pos)
             path = path[:-1]
-        return self.values.get((), Position(1, 1))
+        return Position(*self.values.get((), (1, 1)))
 
     def key_position(self, path: PathKey) -> Position:
         """Position of the key that introduces ``path`` (falls back to the value's position)."""
         pos = self.keys.get(path)
-        return pos if pos is not None else self.value_position(path)
+        return Position(*pos) if pos is not None else self.value_position(path)
 
     def text_position(self, path: PathKey, offset: int) -> Position:
         """Position of character ``offset`` inside the string scalar at ``path``.
 
-        Exact for block scalars (``|``, ``>`` keeps lines for literal style) and single-line
-        scalars; for other folded or multi-line quoted text it points at the right line start.
+        Exact for literal block scalars (``|``) and single-line scalars; for folded or multi-line
+        quoted text it points at the start of the right line.
         """
         value = _get(self.data, path)
         start = self.value_position(path)
@@ -82,9 +84,8 @@ class YamlDocument:
         if style is None:
             return Position(start.line + line_index, (start.column if line_index == 0 else 1) + col_in_line)
         if style.style in "|>":
-            line_no = style.line + line_index
-            indent = _indent_of(self.lines, line_no) if line_index else style.column - 1
-            return Position(line_no, indent + 1 + col_in_line)
+            # every line of a block scalar is indented like its first line; the rest is content
+            return Position(style.line + line_index, style.column + col_in_line)
         if line_index == 0:
             return Position(style.line, style.column + col_in_line)
         return Position(style.line + line_index, 1)
@@ -112,20 +113,35 @@ def _get(data: Any, path: PathKey) -> Any:
     return data
 
 
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 class _Builder:
+    """Node tree -> Python values, recording positions. Hot: it runs once per node of every spec file."""
+
     def __init__(self, doc: YamlDocument, diagnostics: list[Diagnostic]):
         self.doc = doc
         self.diagnostics = diagnostics
         self.constructor = yaml.constructor.SafeConstructor()
+        self.values = doc.values
+        self.keys = doc.keys
+
+    def scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _STR:
+            return node.value
+        return self.constructor.construct_object(node, deep=True)
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         mark = node.start_mark
-        self.doc.values[path] = Position(mark.line + 1, mark.column + 1)
+        self.values[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.MappingNode):
-            self.constructor.flatten_mapping(node)
+            if any(k.tag == _MERGE for k, _ in node.value):
+                self.constructor.flatten_mapping(node)
             result: dict[Any, Any] = {}
+            keys = self.keys
             for key_node, value_node in node.value:
-                key = self.constructor.construct_object(key_node, deep=True)
+                key = key_node.value if key_node.tag == _STR else self.scalar(key_node)
                 if not isinstance(key, str | int | float | bool) or key is None:
                     self._error(key_node, "mapping keys must be plain text", "yaml-key")
                     continue
@@ -133,24 +149,26 @@ class _Builder:
                     key = str(key_node.value)
                 child = (*path, key)
                 if key in result:
-                    first = self.doc.keys[child]
-                    self._error(key_node, f"duplicate key `{key}` (first defined on line {first.line})",
+                    first_line = keys[child][0]
+                    self._error(key_node, f"duplicate key `{key}` (first defined on line {first_line})",
                                 "yaml-duplicate-key", hint="remove one of the two entries")
                     continue
-                self.doc.keys[child] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                km = key_node.start_mark
+                keys[child] = (km.line + 1, km.column + 1)
                 result[key] = self.build(value_node, child)
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = self.constructor.construct_object(node, deep=True)
-        if isinstance(value, str) and node.style in ("|", ">", '"', "'"):
-            if node.style in "|>":
+        value = self.scalar(node)
+        style = getattr(node, "style", None)
+        if style and isinstance(value, str):
+            if style in "|>":
                 # block text begins on the line after the indicator; its indent is read from the file
                 line = mark.line + 2
                 column = _indent_of(self.doc.lines, line) + 1
             else:
                 line, column = mark.line + 1, mark.column + 2
-            self.doc.styles[path] = ScalarStyle(node.style, line, column)
+            self.doc.styles[path] = ScalarStyle(style, line, column)
         return value
 
     def _error(self, node: yaml.Node, message: str, code: str, hint: str | None = None) -> None:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from charter.core.cliutil import FormatOption, OutputFormat, ProjectOption, console, fail, load, print_json, \
-    render_diagnostics, state_of
+from charter.core.cliutil import (
+    FormatOption,
+    OutputFormat,
+    ProjectOption,
+    console,
+    fail,
+    load,
+    print_json,
+    render_diagnostics,
+    state_of,
+)
 from charter.core.diagnostics import Diagnostic, UsageError, did_you_mean, error, has_errors
 from charter.plugin_api import hookimpl
 
@@ -123,8 +133,8 @@ def plugins(ctx: typer.Context, fmt: FormatOption = OutputFormat.text) -> None:
         pm.registry(hook)
     records = list(pm.records.values())
     if fmt is OutputFormat.json:
-        print_json({"plugins": [r.__dict__ for r in records],
-                    "broken": [{k: v for k, v in f.__dict__.items() if k != "details"} for f in pm.faults]})
+        print_json({"plugins": [asdict(r) for r in records],
+                    "broken": [{k: v for k, v in asdict(f).items() if k != "details"} for f in pm.faults]})
         return
     from rich.table import Table
 
@@ -144,7 +154,7 @@ def plugins(ctx: typer.Context, fmt: FormatOption = OutputFormat.text) -> None:
         console().print(broken)
 
 
-datasets_app = typer.Typer(help="List datasets, or show one with its inferred schema.", no_args_is_help=False,
+datasets_app = typer.Typer(no_args_is_help=False,
                            invoke_without_command=True, rich_markup_mode="rich")
 
 
@@ -206,10 +216,11 @@ def datasets_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="
             fail(problems, project)
         columns = warehouse.columns(name)
     documented = {c.name: c for c in ds.columns}
-    rows = [{"name": c.name, "type": c.type, "description": documented[c.name].description if c.name in documented
+    rows: list[dict[str, Any]] = [{"name": c.name, "type": c.type,
+                                   "description": documented[c.name].description if c.name in documented
              else None, "tags": documented[c.name].tags if c.name in documented else []} for c in columns]
     loc = project.location("dataset", name)
-    info = {"name": name, "description": ds.description, "owner": ds.owner, "domain": ds.domain,
+    info: dict[str, Any] = {"name": name, "description": ds.description, "owner": ds.owner, "domain": ds.domain,
             "source": ds.source.model_dump(exclude_defaults=True), "time_column": ds.time_column,
             "primary_key": ds.primary_key, "depends_on": project.dataset_dependencies.get(name, []),
             "defined_at": f"{loc.file}:{loc.line}" if loc else None, "columns": rows}

@@ -100,7 +100,8 @@ class DuckDBEngine:
         self.queries_issued += 1
         sql = query.sql("duckdb")
         try:
-            return self.connection.execute(sql).fetch_arrow_table()
+            # a relation's to_arrow_table() (DuckDB >= 1.1) avoids the DB-API copy DuckDB 2.0 warns about
+            return self.connection.sql(sql).to_arrow_table()
         except self._duckdb.Error as exc:
             raise EngineError(error(_clean(exc), code="engine-execute")) from None
 

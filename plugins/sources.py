@@ -38,7 +38,7 @@ class PathSource(SourceSpec):
     """File path or glob relative to the project root, e.g. `data/flights.parquet` or `data/*.csv`."""
     format: Literal["parquet", "csv", "json"] | None = None
     """File format; inferred from the extension when omitted."""
-    options: dict[str, str | int | float | bool] = {}
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Reader options passed to the engine (CSV: `delim`, `header`, `nullstr`, ...)."""
 
     def relation(self, ctx: SourceContext) -> Relation:
@@ -105,12 +105,10 @@ class SqlSource(SourceSpec):
             # Jinja keeps line structure, so a position in the rendered text maps to the same line
             raise FieldProblem(prob.message, field=("sql",), offset=_map_offset(self.sql, rendered.sql, prob.offset),
                                hint=prob.hint, code="bad-sql") from None
-        return QueryRelation(query)
+        return QueryRelation(query, tuple(rendered.refs))
 
     def dependencies(self, ctx: SourceContext, relation: Relation) -> list[str]:
-        if "{{" not in self.sql:
-            return []
-        return render_sql(self.sql, datasets=ctx.datasets, variables=ctx.variables).refs
+        return list(relation.refs) if isinstance(relation, QueryRelation) else []
 
 
 def _line_offset(text: str, line: int) -> int:

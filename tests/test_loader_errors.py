@@ -6,7 +6,6 @@ the column is the first character of the offending key or value).
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -126,7 +125,7 @@ CASES = [
         """}, ("a.yaml", 3, 20, "no file matches `data/missing.parquet`"), None),
     ("binary-file", {"a.yaml": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"},
      ("a.yaml", 1, 1, "binary file"), "exclude"),
-    ("not-utf8", {"a.yaml": "datasets:\n  - name: caf".encode() + b"\xe9\n"},
+    ("not-utf8", {"a.yaml": b"datasets:\n  - name: caf" + b"\xe9\n"},
      ("a.yaml", 2, 14, "not valid UTF-8"), None),
     ("unknown-rule-type", {"a.yaml": ds("""
         quality:

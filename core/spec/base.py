@@ -63,11 +63,11 @@ GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
 class Owners(StrictModel):
     """Typed owners: who answers for the technical side, the business meaning, and stewardship."""
 
-    technical: StrList = []
+    technical: StrList = Field(default_factory=list)
     """Engineers who maintain the implementation."""
-    business: StrList = []
+    business: StrList = Field(default_factory=list)
     """People who own the business definition."""
-    steward: StrList = []
+    steward: StrList = Field(default_factory=list)
     """Data stewards responsible for quality and access."""
 
 
@@ -118,7 +118,7 @@ class Governed(StrictModel):
     """Typed owners: technical, business, steward."""
     domain: str | None = None
     """Business domain, for browsing and search."""
-    tags: StrList = []
+    tags: StrList = Field(default_factory=list)
     """Free tags for selection and search."""
     status: Status = "active"
     """draft | active | certified | deprecated."""
@@ -127,7 +127,7 @@ class Governed(StrictModel):
     certification: Certification | None = None
     deprecation: Deprecation | None = None
     lifecycle: Lifecycle | None = None
-    meta: dict[str, Any] = {}
+    meta: dict[str, Any] = Field(default_factory=dict)
     """Free-form metadata carried into the catalog."""
 
     @model_validator(mode="after")

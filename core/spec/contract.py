@@ -30,7 +30,7 @@ class DatasetDeliverable(StrictModel):
     """A dataset handed over, optionally with the schema it guarantees."""
 
     name: Name
-    columns: list[GuaranteedColumn] = []
+    columns: list[GuaranteedColumn] = Field(default_factory=list)
     """Columns guaranteed (at least these, with these types)."""
 
 
@@ -69,12 +69,12 @@ class ModelSignature(StrictModel):
 class Deliverables(StrictModel):
     """Everything handed over."""
 
-    datasets: list[DatasetDeliverable] = []
-    metrics: list[Name] = []
-    quality: list[Name] = []
+    datasets: list[DatasetDeliverable] = Field(default_factory=list)
+    metrics: list[Name] = Field(default_factory=list)
+    quality: list[Name] = Field(default_factory=list)
     """Quality suites that come with the data."""
     environment: Name | None = None
-    artifacts: list[Artifact] = []
+    artifacts: list[Artifact] = Field(default_factory=list)
     signature: ModelSignature | None = None
     """For a model handover: its input/output schema."""
 
@@ -164,13 +164,13 @@ class Contract(Governed):
     """The receiving side."""
     version: str = "1.0.0"
     deliverables: Deliverables = Deliverables()
-    acceptance: list[Criterion] = []
+    acceptance: list[Criterion] = Field(default_factory=list)
     """Criteria that must all hold for the handover to be accepted."""
     sla: Sla | None = None
-    limitations: StrList = []
+    limitations: StrList = Field(default_factory=list)
     constraints: Constraints | None = None
     intended_use: str | None = None
     out_of_scope_use: str | None = None
-    risks: StrList = []
+    risks: StrList = Field(default_factory=list)
     license: str | None = None
     rollback_plan: str | None = None

@@ -70,11 +70,11 @@ class Column(StrictModel):
     description: str | None = None
     type: str | None = None
     """Declared type (e.g. `BIGINT`, `VARCHAR`, `TIMESTAMP`); checked against the inferred schema."""
-    tags: StrList = []
+    tags: StrList = Field(default_factory=list)
     """Classifications such as `pii`, `pii.email`, `confidential`, `identifier`."""
     nullable: bool | None = None
     """`false` is a guarantee the column has no NULLs."""
-    meta: dict[str, Any] = {}
+    meta: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def is_pii(self) -> bool:
@@ -99,11 +99,11 @@ class DatasetBase(Governed):
     """Where the rows come from: `path`, `table` or `sql` (plugins add more, selected with `type`)."""
     time_column: str | None = None
     """The column metrics aggregate over time with (a DATE or TIMESTAMP)."""
-    primary_key: StrList = []
+    primary_key: StrList = Field(default_factory=list)
     """Column(s) that identify a row; used for samples and uniqueness."""
-    references: list[Reference] = []
+    references: list[Reference] = Field(default_factory=list)
     """Many-to-one joins to other datasets, used by metric dimensions and lineage."""
-    columns: list[Column] = []
+    columns: list[Column] = Field(default_factory=list)
     """Documented columns. Columns not listed here still exist; they are inferred from the data."""
     freshness: Freshness | None = None
     grain: str | None = None

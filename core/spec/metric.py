@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from charter.core.durations import Duration
 from charter.core.spec.base import DurationField, Governed, Grain, Name, StrictModel, StrList
 
 Aggregation = Literal["count", "count_distinct", "sum", "avg", "min", "max", "median", "percentile"]
+CALENDAR_UNITS = ("day", "week", "month", "quarter", "year")
+"""Units a metric's `window` and `offset` may use: metrics are computed per day at the finest."""
+
+
+def _calendar(value: Duration | None, what: str) -> Duration | None:
+    if value is not None and value.unit not in CALENDAR_UNITS:
+        raise ValueError(f"`{what}` is counted in days, weeks, months, quarters or years (metrics are "
+                         f"computed per day at the finest), not in {value.unit}s")
+    if value is not None and value.amount < 1:
+        raise ValueError(f"`{what}` must be at least 1 {value.unit}")
+    return value
 
 
 class Measure(StrictModel):
@@ -44,6 +56,11 @@ class MetricInput(StrictModel):
     offset: DurationField | None = None
     """Use the value this long before (e.g. `1 month`, for growth rates)."""
 
+    @field_validator("offset")
+    @classmethod
+    def _check_offset(cls, value: Duration | None) -> Duration | None:
+        return _calendar(value, "offset")
+
     @property
     def ref_name(self) -> str:
         return self.alias or self.name
@@ -74,14 +91,15 @@ class Metric(Governed):
     measure: Measure | None = None
     """simple/cumulative: the aggregation."""
     filter: str | None = None
-    """SQL predicate applied to rows before aggregation."""
+    """SQL predicate over the dataset's columns (and `role.column` through references), applied to rows before
+    aggregation. On a ratio or derived metric it applies to every input."""
     numerator: MetricInput | None = None
     """ratio: the numerator metric (a name, or `{name, filter}`)."""
     denominator: MetricInput | None = None
     """ratio: the denominator metric."""
     expr: str | None = None
     """derived: an expression over the input metrics, e.g. `(revenue - cost) / revenue`."""
-    metrics: list[MetricInput] = []
+    metrics: list[MetricInput] = Field(default_factory=list)
     """derived: the input metrics (names, or `{name, alias, offset, filter}`)."""
     window: DurationField | None = None
     """cumulative: a running window, e.g. `7 days`. Omit both `window` and `grain_to_date` for all-time."""
@@ -90,12 +108,15 @@ class Metric(Governed):
     period_agg: Literal["first", "last", "average"] = "last"
     """cumulative: which value a coarser grain reports (the end of period by default)."""
     fill_nulls_with: float | None = None
-    """Value reported for groups with no rows (default NULL)."""
+    """Value reported for groups with no qualifying rows (default NULL)."""
     join_to_timespine: bool = False
-    """Report every period of the query's range, even those without rows."""
+    """Report every period between the query's first and last period, even those without rows (a date spine is
+    generated in SQL; with dimensions, every combination of them seen in the result gets every period)."""
+    offset: DurationField | None = None
+    """Report the value this long earlier (e.g. `1 year` for "same period last year")."""
     time_grain: Grain = "day"
     """Default grain when queried and snapshotted by `charter run`."""
-    dimensions: StrList = []
+    dimensions: StrList = Field(default_factory=list)
     """Dimensions offered for this metric (columns, or `role.column` through references)."""
     format: Literal["number", "integer", "percent", "currency", "duration"] = "number"
     """How values are displayed."""
@@ -112,7 +133,7 @@ class Metric(Governed):
         "simple": {"dataset", "measure", "filter"},
         "cumulative": {"dataset", "measure", "filter", "window", "grain_to_date", "period_agg"},
         "ratio": {"numerator", "denominator", "filter"},
-        "derived": {"expr", "metrics"},
+        "derived": {"expr", "metrics", "filter"},
     }
     _TYPED: ClassVar[set[str]] = {"dataset", "measure", "numerator", "denominator", "expr", "metrics",
                                   "window", "grain_to_date", "period_agg"}
@@ -129,6 +150,16 @@ class Metric(Governed):
                 data["metrics"] = [_as_input(v) for v in data["metrics"]]
         return data
 
+    @field_validator("window")
+    @classmethod
+    def _check_window(cls, value: Duration | None) -> Duration | None:
+        return _calendar(value, "window")
+
+    @field_validator("offset")
+    @classmethod
+    def _check_offset(cls, value: Duration | None) -> Duration | None:
+        return _calendar(value, "offset")
+
     @model_validator(mode="after")
     def _check_type_fields(self) -> Metric:
         allowed = self._TYPE_FIELDS[self.type]
@@ -142,6 +173,12 @@ class Metric(Governed):
             raise ValueError(f"a {self.type} metric needs {' and '.join(f'`{m}`' for m in missing)}")
         if self.type == "cumulative" and self.window is not None and self.grain_to_date is not None:
             raise ValueError("give either `window` or `grain_to_date`, not both")
+        if self.type == "derived":
+            aliases = [m.ref_name for m in self.metrics]
+            twice = sorted({a for a in aliases if aliases.count(a) > 1})
+            if twice:
+                raise ValueError(f"the inputs {', '.join(f'`{a}`' for a in twice)} appear twice; "
+                                 "give each use an `alias:` (e.g. `alias: revenue_prev` for the offset one)")
         if self.tier == "north_star" and not self.sponsor:
             raise ValueError("`tier` is north_star, which needs a `sponsor` (who answers for it)")
         if self.target and self.target.min is not None and self.target.max is not None \
@@ -163,12 +200,20 @@ class SavedQuery(Governed):
 
     KIND: ClassVar[str] = "saved_query"
 
-    metrics: StrList = Field(min_length=1)
-    by: StrList = []
-    """Dimensions to group by."""
+    metrics: StrList = Field(default_factory=list)
+    """Metrics to compute (none: list the values of the `by` dimensions)."""
+    by: StrList = Field(default_factory=list)
+    """Dimensions to group by: `column`, `role.column` through references, `dataset.column`."""
     grain: Grain | None = None
-    where: StrList = []
-    """SQL predicates over dimensions."""
-    order: StrList = []
-    """Columns to order by; prefix with `-` for descending."""
+    """Time grain of `metric_time` (day, week, month, quarter, year); none: totals over all time."""
+    where: StrList = Field(default_factory=list)
+    """SQL predicates over dimensions and `metric_time`, all of which must hold."""
+    order: StrList = Field(default_factory=list)
+    """Output columns to order by (metrics, dimensions, `metric_time`); prefix with `-` for descending."""
     limit: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> SavedQuery:
+        if not self.metrics and not self.by:
+            raise ValueError("a saved query needs `metrics:`, or `by:` dimensions to list")
+        return self

@@ -20,7 +20,7 @@ class Warehouse(StrictModel):
     """Spark: the master URL (`local[*]`, `spark://host:7077`, `yarn`, ...)."""
     app_name: str | None = None
     """Spark: the application name shown in the Spark UI."""
-    conf: dict[str, str | int | float | bool] = {}
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Engine settings passed through as they are (Spark conf keys, DuckDB settings)."""
     threads: int | None = Field(default=None, ge=1)
     """DuckDB: worker threads (default: all cores)."""
@@ -49,20 +49,20 @@ class ProjectSpec(StrictModel):
     name: Name
     """The project's name."""
     description: str | None = None
-    owners: StrList = []
+    owners: StrList = Field(default_factory=list)
     """Who answers for the project."""
     warehouse: Warehouse = Warehouse()
-    vars: dict[str, Any] = {}
+    vars: dict[str, Any] = Field(default_factory=dict)
     """Values available to dataset SQL as `{{ var('name') }}`."""
     paths: StrList = ["."]
     """Folders (relative to the root) searched for `*.yaml`/`*.yml` spec files."""
-    exclude: StrList = []
+    exclude: StrList = Field(default_factory=list)
     """Glob patterns (relative to the root) of YAML files that are not specs (`.charter/` is always skipped)."""
     allow_paths_outside_root: bool = False
     """Let `path` sources read files outside the project root (off by default: a project should be self-contained)."""
-    plugin_modules: StrList = []
+    plugin_modules: StrList = Field(default_factory=list)
     """Python modules to load as plugins, after built-ins and installed `charter` entry points."""
-    plugins: dict[str, dict[str, Any]] = {}
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Per-plugin configuration sections, validated by the plugin that owns them."""
     quality: QualityDefaults = QualityDefaults()
     catalog: CatalogSettings = CatalogSettings()

@@ -34,7 +34,7 @@ class Rule(StrictModel):
     """SQL predicate: only rows matching it are checked."""
     dimension: Dimension | None = None
     """Quality dimension; each rule type has a default."""
-    tags: StrList = []
+    tags: StrList = Field(default_factory=list)
 
     @classmethod
     def type_names(cls) -> tuple[str, ...]:

@@ -44,23 +44,23 @@ class SpecModels:
         self.source_types: dict[str, type[SourceSpec]] = {}
         self.source_owner: dict[str, str] = {}
         self.source_keys: dict[str, str] = {}
-        for plugin, cls in source_types:
-            if not (isinstance(cls, type) and issubclass(cls, SourceSpec) and cls.TYPE):
-                self._bad(plugin, f"registered {cls!r} as a source type; it must subclass "
+        for plugin, source in source_types:
+            if not (isinstance(source, type) and issubclass(source, SourceSpec) and source.TYPE):
+                self._bad(plugin, f"registered {source!r} as a source type; it must subclass "
                                   "charter.plugin_api.SourceSpec and set TYPE")
                 continue
-            if cls.TYPE in self.source_types:
-                self._clash("source type", cls.TYPE, self.source_owner[cls.TYPE], plugin)
+            if source.TYPE in self.source_types:
+                self._clash("source type", source.TYPE, self.source_owner[source.TYPE], plugin)
                 continue
-            self.source_types[cls.TYPE] = cls
-            self.source_owner[cls.TYPE] = plugin
-            if cls.KEY:
-                self.source_keys[cls.KEY] = cls.TYPE
+            self.source_types[source.TYPE] = source
+            self.source_owner[source.TYPE] = plugin
+            if source.KEY:
+                self.source_keys[source.KEY] = source.TYPE
 
         self.Dataset = create_model("Dataset", __base__=DatasetBase, __module__=__name__,
                                     source=(self._source_union(), Field(description=_doc(DatasetBase, "source"))))
         self.QualitySuite = create_model("QualitySuite", __base__=QualitySuiteBase, __module__=__name__,
-                                         rules=(list[self._rule_union()],  # type: ignore[misc]
+                                         rules=(list[self._rule_union()],  # type: ignore[misc,arg-type]
                                                 Field(min_length=1, description=_doc(QualitySuiteBase, "rules"))))
         self.by_section: dict[str, type[BaseModel]] = {
             "datasets": self.Dataset, "metrics": Metric, "saved_queries": SavedQuery,
@@ -108,7 +108,7 @@ class SpecModels:
                                   "types": ", ".join(f"`{t}`" for t in self.source_types)})]
 
     def spec_file_model(self) -> type[BaseModel]:
-        fields: dict[str, Any] = {section: (list[model], Field(default=[], description=_SECTION_DOCS[section]))
+        fields: dict[str, Any] = {section: (list[model], Field(default=[], description=_SECTION_DOCS[section]))  # type: ignore[valid-type]
                                   for section, model in self.by_section.items()}
         return create_model("SpecFile", __base__=StrictModel, __module__=__name__, **fields)
 

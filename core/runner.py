@@ -1,0 +1,161 @@
+"""`charter run`: check the selected quality suites, one scan per dataset, and tell the plugins.
+
+The lifecycle hooks fire in this order, through ``project.plugin_manager.hook``:
+``charter_run_started(run)`` once, after the specs were validated against the inferred schemas and
+before any rule runs; ``charter_check_finished(run, result)`` once per rule, as results arrive;
+``charter_run_finished(run, summary)`` once at the end, also when checks fail. A spec or usage error
+stops the run before it starts (no hook fires). Other features (run manifests, the catalog, metric
+snapshots) plug into these hooks and into :class:`RunSummary`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from charter.core import fingerprint as fp
+from charter.core.diagnostics import Diagnostic, SpecError, has_errors, sort_key
+from charter.core.quality import QualityEvaluator, RuleRef, ScanPlan, compile_plan, execute_plan
+from charter.core.quality_select import select_rules
+from charter.core.results import RunInfo, RunSummary
+from charter.core.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from charter.core.project import Project
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A run id that sorts by start time: ``20261120T230501123Z-3f9a1c``."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return f"{moment.strftime('%Y%m%dT%H%M%S')}{moment.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
+
+
+def sample_size_for(project: Project, override: int | None) -> Callable[[RuleRef], int]:
+    """Samples per failing rule: the command line, else the suite's `sample_size`, else the project's."""
+    default = project.spec.quality.sample_size
+
+    def size(ref: RuleRef) -> int:
+        if override is not None:
+            return max(0, override)
+        return ref.suite.sample_size if ref.suite.sample_size is not None else default
+
+    return size
+
+
+def prepare(project: Project, warehouse: Warehouse, refs: list[RuleRef]) -> list[ScanPlan]:
+    """Register datasets, check the specs against the inferred schemas, compile one plan per dataset.
+
+    Raises :class:`SpecError` with every problem found, before anything runs.
+    """
+    from charter.core.schemacheck import check_schemas
+
+    diagnostics: list[Diagnostic] = warehouse.register_all()
+    diagnostics += check_schemas(project, warehouse)
+    by_dataset: dict[str, list[RuleRef]] = {}
+    for ref in refs:
+        by_dataset.setdefault(ref.suite.dataset, []).append(ref)
+    plans = []
+    for dataset, items in by_dataset.items():
+        schema = warehouse.schema(dataset)
+        if schema is None:
+            continue  # its registration problem is in the diagnostics
+        plan, problems = compile_plan(project, dataset, items, schema)
+        diagnostics += problems
+        plans.append(plan)
+    errors = [d for d in diagnostics if d.is_error]
+    if has_errors(errors):
+        raise SpecError(sorted(errors, key=sort_key))
+    return plans
+
+
+@contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[Callable[[str, int], None]]:
+    if not enabled:
+        yield lambda _label, _done: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}", style="bold"), BarColumn(bar_width=24),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("checking", total=total)
+
+        def advance(label: str, done: int) -> None:
+            bar.update(task, description=label, advance=done)
+
+        yield advance
+
+
+def execute_run(project: Project, *, selection: list[str] | None = None, engine: str | None = None,
+                command: str = "charter run", sample_size: int | None = None, progress: bool = False,
+                debug: bool = False) -> RunSummary:
+    """Check the selected rules (default: every quality suite) and return what happened.
+
+    ``selection`` takes ``--select`` values; ``engine`` names an engine plugin (default: the project's);
+    ``sample_size`` overrides how many failing rows each failing rule fetches. Raises
+    :class:`~charter.core.diagnostics.UsageError` for a selector that matches nothing and
+    :class:`~charter.core.diagnostics.SpecError` for spec problems; check failures are results.
+    """
+    assert project.plugin_manager is not None, "load the project with load_project()"
+    hook = project.plugin_manager.hook
+    refs = select_rules(project, list(selection or []))
+    sizes = sample_size_for(project, sample_size)
+    with Warehouse(project, engine=engine, debug=debug) as warehouse:
+        plans = prepare(project, warehouse, refs)
+        run = RunInfo(run_id=new_run_id(), project_name=project.name, command=command,
+                      engine=warehouse.engine_type.name, started_at=datetime.now(timezone.utc),
+                      project_root=str(project.root), selection=list(selection or []), project=project)
+        hook.charter_run_started(run=run)
+        summary = RunSummary(run)
+        evaluator = warehouse.engine if isinstance(warehouse.engine, QualityEvaluator) else None
+        with _progress(progress, len(refs)) as advance:
+            for plan in plans:
+                advance(f"{plan.dataset}: {len(plan.rules)} rules", 0)
+                _run_plan(project, warehouse, plan, summary, evaluator, sizes)
+                for result in summary.checks[-len(plan.rules):]:
+                    hook.charter_check_finished(run=run, result=result)
+                advance(plan.dataset, len(plan.rules))
+        summary.finished_at = datetime.now(timezone.utc)
+        hook.charter_run_finished(run=run, summary=summary)
+    return summary
+
+
+def _run_plan(project: Project, warehouse: Warehouse, plan: ScanPlan, summary: RunSummary,
+              evaluator: QualityEvaluator | None, sizes: Callable[[RuleRef], int]) -> None:
+    engine = warehouse.engine
+    upstream = {name: project.relations[name] for name in _upstream(project, plan.dataset)
+                if name in project.relations}
+    if evaluator is not None:
+        summary.checks += evaluator.evaluate_plan(plan, project, sizes)
+        counts = exp.select(*[exp.alias_(e, n, quoted=True) for n, e in
+                              fp.rows_expressions(plan.columns, checksum=plan.checksum).items()])
+        row = engine.execute(counts.from_(plan.table.copy())).to_pylist()[0]
+        rows, checksum = row.get(fp.ROWS_COLUMN), row.get(fp.CHECKSUM_COLUMN)
+        summary.scans[plan.dataset] = {"engine": warehouse.engine_type.name, "rules": len(plan.rules)}
+    else:
+        outcome = execute_plan(engine, plan, project, sizes)
+        summary.checks += outcome.results
+        rows, checksum = outcome.rows, outcome.checksum
+        summary.scans[plan.dataset] = {"sql": plan.query.sql("duckdb", pretty=True),
+                                       "duration_ms": round(outcome.duration_ms, 3), "queries": outcome.queries,
+                                       "rules": len(plan.rules)}
+    summary.fingerprints[plan.dataset] = fp.dataset_fingerprint(
+        project.relations.get(plan.dataset), root=project.root, rows=rows, checksum=checksum, engine=engine.name,
+        dialect=engine.dialect, columns=len(plan.columns), upstream=upstream)
+
+
+def _upstream(project: Project, dataset: str) -> list[str]:
+    """Every dataset ``dataset`` is derived from, transitively."""
+    seen: list[str] = []
+    stack = list(project.dataset_dependencies.get(dataset, []))
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.append(name)
+            stack += project.dataset_dependencies.get(name, [])
+    return seen

@@ -1,0 +1,211 @@
+"""Cumulative metrics: a value per day over a running window, then one value per period.
+
+The value at day *d* aggregates the rows whose day is in the window ending at *d*: ``(d - window, d]``
+for `window`, the start of *d*'s period to *d* for `grain_to_date`, everything up to *d* for all-time.
+Days run from the first to the last day with rows (after the query's row filters), for every
+combination of the query's dimensions, so a day without rows still has the window's value. A coarser
+grain then reports one of its days' values: the last (the default), the first, or their average
+(`period_agg`). Days whose window holds no qualifying row are NULL, like any group without rows.
+
+Aggregations that can be combined from daily partials (count, sum, min, max, avg through sum and
+count) run as window functions over a daily aggregate. Others (count_distinct, median, percentile)
+are computed from the rows themselves with a range join, because the distinct count of a week is not
+the sum of its daily distinct counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from charter.core.semantic.aggregates import DECOMPOSABLE, aggregate, rows
+from charter.core.semantic.plan import Leaf
+from charter.core.semantic.query import TIME
+from charter.core.semantic.scope import Scope
+from charter.core.semantic.timespine import as_date, interval, shift, spine, truncate
+
+DAY = "day"
+ROWS = "n"
+
+
+@dataclass(frozen=True, slots=True)
+class CumulativeInput:
+    """Everything a cumulative leaf's CTEs are built from, resolved in its scan."""
+
+    name: str
+    """Prefix of the CTE names."""
+    scope: Scope
+    dims: Sequence[tuple[str, exp.Expression]]
+    """(key name, expression) of each dimension."""
+    where: exp.Expression | None
+    """Row filters of the query that do not involve `metric_time`."""
+    time_filters: Sequence[exp.Expression]
+    """Query filters on `metric_time` only; they select reported periods, after cumulating."""
+    condition: exp.Expression | None
+    """The metric's own filters."""
+    value: exp.Expression | None
+    leaf: Leaf
+    grain: str | None
+    column: str
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def _table(name: str, alias: str | None = None) -> exp.Expression:
+    table = exp.Table(this=exp.to_identifier(name, quoted=True))
+    return exp.alias_(table, alias, table=True, quoted=True) if alias else table
+
+
+def cumulative_ctes(spec: CumulativeInput) -> list[tuple[str, exp.Select]]:
+    """The CTEs of one cumulative leaf; the last has `metric_time` (with a grain), the keys and the value."""
+    scope, leaf = spec.scope, spec.leaf
+    time = scope.time()
+    assert time is not None and leaf.cumulative is not None
+    day = as_date(shift(time, leaf.offsets))
+    keys = [name for name, _ in spec.dims]
+    base, days, grid, series = (f"{spec.name}_{part}" for part in ("rows", "days", "grid", "series"))
+    decomposable = leaf.agg in DECOMPOSABLE
+    ctes: list[tuple[str, exp.Select]] = []
+
+    # 1. the rows (or daily partial aggregates) of the scan
+    select = exp.select(exp.alias_(day, DAY, quoted=True),
+                        *(exp.alias_(e, n, quoted=True) for n, e in spec.dims))
+    if decomposable:
+        select = select.select(*_partials(spec))
+        select = select.group_by(day, *(e for _, e in spec.dims))
+    else:
+        select = select.select(exp.alias_(spec.value.copy() if spec.value is not None else exp.Star(), "v",
+                                          quoted=True))
+        if spec.condition is not None:
+            select = select.select(exp.alias_(spec.condition.copy(), "q", quoted=True))
+        if leaf.agg == "count_distinct":
+            select = select.distinct()
+    select = scope.plan.apply(select)
+    if spec.where is not None:
+        select = select.where(spec.where.copy())
+    ctes.append((base, select))
+
+    # 2. every day from the first to the last, for every combination of the dimensions
+    ctes.append((days, spine(base, DAY, "day", alias=DAY)))
+    if keys:
+        combos = exp.select(*(_col(k) for k in keys)).distinct().from_(_table(base))
+        ctes.append((grid, exp.select(_col(DAY, "s"), *(_col(k, "k") for k in keys))
+                     .from_(_table(days, "s")).join(exp.alias_(exp.Subquery(this=combos), "k", table=True,
+                                                                quoted=True), join_type="cross")))
+    else:
+        grid = days
+
+    # 3. the cumulative value of each day
+    ctes.append((series, _window_series(spec, base, grid, keys) if decomposable
+                 else _range_series(spec, base, grid, keys)))
+
+    # 4. one value per reported period
+    ctes.append((spec.name, _per_period(spec, series, keys)))
+    return ctes
+
+
+def _partials(spec: CumulativeInput) -> list[exp.Expression]:
+    agg, value, cond = spec.leaf.agg, spec.value, spec.condition
+    parts = [exp.alias_(rows(cond), ROWS, quoted=True)]
+    if agg == "avg":
+        parts += [exp.alias_(aggregate("sum", value, None, cond), "p", quoted=True),
+                  exp.alias_(aggregate("count", value, None, cond), "c", quoted=True)]
+    else:
+        parts.append(exp.alias_(aggregate(agg, value, None, cond), "p", quoted=True))
+    return parts
+
+
+def _window(spec: CumulativeInput, func: exp.Expression, keys: list[str]) -> exp.Window:
+    cumulative = spec.leaf.cumulative
+    assert cumulative is not None
+    partition: list[exp.Expression] = [_col(k, "g") for k in keys]
+    if cumulative.grain_to_date:
+        partition.append(truncate(_col(DAY, "g"), cumulative.grain_to_date))
+    frame = None
+    if cumulative.window is not None:
+        # the frame includes its lower bound; the window (d - window, d] excludes it
+        window_spec = cumulative.window
+        if window_spec.unit in ("day", "week"):
+            days = window_spec.amount * (7 if window_spec.unit == "week" else 1)
+            start: exp.Expression = interval_days(days - 1)
+        else:
+            start = exp.Paren(this=exp.Sub(this=interval(window_spec), expression=interval_days(1)))
+        frame = exp.WindowSpec(kind="RANGE", start=start, start_side="PRECEDING", end="CURRENT ROW")
+    window = exp.Window(this=func, partition_by=partition or None,
+                        order=exp.Order(expressions=[exp.Ordered(this=_col(DAY, "g"))]))
+    if frame is not None:
+        window.set("spec", frame)
+    return window
+
+
+def interval_days(days: int) -> exp.Interval:
+    return exp.Interval(this=exp.Literal.string(str(days)), unit=exp.var("DAY"))
+
+
+def _window_series(spec: CumulativeInput, base: str, grid: str, keys: list[str]) -> exp.Select:
+    agg = spec.leaf.agg
+    p = _col("p", "a")
+    if agg == "avg":
+        count = _window(spec, exp.Sum(this=_col("c", "a")), keys)
+        value: exp.Expression = exp.Div(this=_window(spec, exp.Sum(this=p), keys),
+                                        expression=exp.Nullif(this=count, expression=exp.Literal.number(0)))
+    else:
+        func = {"count": exp.Sum, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}[agg]
+        value = _window(spec, func(this=p), keys)
+    on = [exp.EQ(this=_col(DAY, "g"), expression=_col(DAY, "a"))]
+    on += [exp.NullSafeEQ(this=_col(k, "g"), expression=_col(k, "a")) for k in keys]
+    return (exp.select(_col(DAY, "g"), *(_col(k, "g") for k in keys), exp.alias_(value, "v", quoted=True),
+                       exp.alias_(_window(spec, exp.Sum(this=_col(ROWS, "a")), keys), ROWS, quoted=True))
+            .from_(_table(grid, "g")).join(_table(base, "a"), on=exp.and_(*on), join_type="left"))
+
+
+def _range_series(spec: CumulativeInput, base: str, grid: str, keys: list[str]) -> exp.Select:
+    cumulative = spec.leaf.cumulative
+    assert cumulative is not None
+    on: list[exp.Expression] = [exp.NullSafeEQ(this=_col(k, "r"), expression=_col(k, "g")) for k in keys]
+    if spec.condition is not None:
+        on.append(_col("q", "r"))
+    on.append(exp.LTE(this=_col(DAY, "r"), expression=_col(DAY, "g")))
+    if cumulative.window is not None:
+        on.append(exp.GT(this=_col(DAY, "r"), expression=exp.Sub(this=_col(DAY, "g"),
+                                                                  expression=interval(cumulative.window))))
+    elif cumulative.grain_to_date:
+        on.append(exp.GTE(this=_col(DAY, "r"), expression=truncate(_col(DAY, "g"), cumulative.grain_to_date)))
+    value = aggregate(spec.leaf.agg, _col("v", "r"), spec.leaf.percentile)
+    group = [_col(DAY, "g"), *(_col(k, "g") for k in keys)]
+    return (exp.select(*group, exp.alias_(value, "v", quoted=True),
+                       exp.alias_(exp.Count(this=exp.Star()), ROWS, quoted=True))
+            .from_(_table(grid, "g")).join(_table(base, "r"), on=exp.and_(*on), join_type="inner")
+            .group_by(*group))
+
+
+def _per_period(spec: CumulativeInput, series: str, keys: list[str]) -> exp.Select:
+    cumulative = spec.leaf.cumulative
+    assert cumulative is not None
+    day = _col(DAY)
+    reported = truncate(day, spec.grain or "day")
+    conditions: list[exp.Expression] = [exp.GT(this=_col(ROWS), expression=exp.Literal.number(0))]
+    for tree in spec.time_filters:
+        conditions.append(tree.copy().transform(
+            lambda n: reported.copy() if isinstance(n, exp.Column) and n.name == TIME and not n.table else n))
+    select = exp.select()
+    if spec.grain:
+        select = select.select(exp.alias_(reported, TIME, quoted=True))
+    select = select.select(*(_col(k) for k in keys))
+    if spec.grain == "day":
+        return select.select(exp.alias_(_col("v"), spec.column, quoted=True)).from_(_table(series)) \
+            .where(exp.and_(*conditions))
+    if cumulative.period_agg == "last":
+        value: exp.Expression = exp.ArgMax(this=_col("v"), expression=day)
+    elif cumulative.period_agg == "first":
+        value = exp.ArgMin(this=_col("v"), expression=day)
+    else:
+        value = exp.Avg(this=_col("v"))
+    select = select.select(exp.alias_(value, spec.column, quoted=True)).from_(_table(series)) \
+        .where(exp.and_(*conditions))
+    group = ([reported] if spec.grain else []) + [_col(k) for k in keys]
+    return select.group_by(*group) if group else select

@@ -1,0 +1,289 @@
+"""`charter env lock` / `charter env check`, through the installed-distributions seam and the CLI."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from charter.core.diagnostics import SpecError, UsageError
+from charter.core.envlock import (
+    InstalledDistribution,
+    check_environment,
+    compare_snapshots,
+    installed_distributions,
+    lock_environment,
+    read_lock,
+    record_digest,
+)
+from charter.core.loader import load_project
+
+ENVS = """\
+environments:
+  - name: lab
+    python: "3"
+    packages:
+      - "tinypkg==1.0"
+      - "otherpkg>=2"
+    variables: {TZ: UTC}
+    seed: 7
+"""
+D1, D2, D3 = ("sha256:" + c * 64 for c in "abc")
+LOCKED = [InstalledDistribution("tinypkg", "1.0", D1, "pip"),
+          InstalledDistribution("otherpkg", "2.5", D2, "pip"),
+          InstalledDistribution("helper", "0.3", D3, "pip")]
+UTC_ENV = {"TZ": "UTC"}
+
+
+@pytest.fixture
+def lab(make_project):
+    root = make_project({"envs.yaml": ENVS})
+    project = load_project(root).unwrap()
+    lock_environment(project, "lab", distributions=LOCKED, environ=UTC_ENV)
+    return project
+
+
+def charter(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "charter", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+# -- the lock file ----------------------------------------------------------------------------------
+
+def test_lock_records_interpreter_platform_and_every_distribution(lab):
+    path = lab.root / "envs.lab.lock.json"  # <spec file stem>.<name>.lock.json, beside the spec
+    data = json.loads(path.read_text())
+    assert data["charter_lock"] == 1 and data["environment"] == "lab"
+    interp = data["interpreter"]
+    assert interp["version"] == platform.python_version()
+    assert interp["implementation"] == sys.implementation.name
+    assert interp["os"] == platform.system().lower() and interp["arch"] == platform.machine().lower()
+    assert interp["markers"]["python_full_version"] == platform.python_version()
+    assert [(p["name"], p["version"], p["files_sha256"]) for p in data["packages"]] == [
+        ("helper", "0.3", D3), ("otherpkg", "2.5", D2), ("tinypkg", "1.0", D1)]  # sorted by name
+    assert data["fingerprint_sha256"].startswith("sha256:") and data["spec_sha256"].startswith("sha256:")
+
+
+def test_check_against_an_identical_interpreter_is_clean(lab):
+    result = check_environment(lab, "lab", distributions=LOCKED, environ=UTC_ENV)
+    assert result.ok and result.drift.empty and not result.spec_problems and not result.variables
+    assert result.running.fingerprint() == result.lock.fingerprint_sha256
+    assert not result.stale_lock
+
+
+def test_check_names_every_kind_of_package_drift(lab):
+    running = [InstalledDistribution("tinypkg", "1.1", D1),          # another version
+               InstalledDistribution("otherpkg", "2.5", "sha256:" + "f" * 64),  # same version, other files
+               InstalledDistribution("newcomer", "9.0", None)]        # extra; `helper` is missing
+    result = check_environment(lab, "lab", distributions=running, environ=UTC_ENV)
+    assert not result.ok
+    got = {(c.name, c.change, c.recorded, c.running) for c in result.drift.packages}
+    assert got == {("tinypkg", "version", "1.0", "1.1"), ("otherpkg", "files", "2.5", "2.5"),
+                   ("newcomer", "extra", None, "9.0"), ("helper", "missing", "0.3", None)}
+    assert result.drift.counts() == {"missing": 1, "extra": 1, "version": 1, "files": 1}
+    # the pin the running interpreter breaks is reported at its line in the spec
+    [problem] = result.spec_problems
+    assert (problem.file, problem.line, problem.column) == ("envs.yaml", 5, 9)
+    assert "`tinypkg==1.0` is not satisfied: tinypkg 1.1 is installed" in problem.message
+
+
+def test_files_digest_unknown_on_one_side_is_not_drift(lab):
+    running = [InstalledDistribution(d.name, d.version, None) for d in LOCKED]  # e.g. no RECORD (conda)
+    assert check_environment(lab, "lab", distributions=running, environ=UTC_ENV).drift.empty
+
+
+def test_declared_variables_that_differ_are_drift(lab):
+    result = check_environment(lab, "lab", distributions=LOCKED, environ={"TZ": "Europe/Paris"})
+    assert not result.ok
+    assert [(v.name, v.declared, v.running) for v in result.variables] == [("TZ", "UTC", "Europe/Paris")]
+    unset = check_environment(lab, "lab", distributions=LOCKED, environ={})
+    assert unset.variables[0].describe() == "TZ is unset here; the environment declares `UTC`"
+
+
+def test_editing_the_spec_makes_the_lock_stale(lab):
+    spec = lab.root / "envs.yaml"
+    spec.write_text(ENVS.replace("seed: 7", "seed: 8"))
+    project = load_project(lab.root).unwrap()
+    assert check_environment(project, "lab", distributions=LOCKED, environ=UTC_ENV).stale_lock
+
+
+def test_lock_refuses_an_interpreter_that_breaks_the_spec(make_project):
+    root = make_project({"envs.yaml": ENVS})
+    project = load_project(root).unwrap()
+    with pytest.raises(SpecError) as err:
+        lock_environment(project, "lab", distributions=[InstalledDistribution("tinypkg", "0.9")])
+    problems = {(d.line, d.column, d.message) for d in err.value.diagnostics}
+    assert (5, 9, "`tinypkg==1.0` is not satisfied: tinypkg 0.9 is installed") in problems
+    assert (6, 9, "`otherpkg>=2` is not installed") in problems
+    assert not (root / "envs.lab.lock.json").exists()  # nothing is written
+
+
+def test_python_and_platform_constraints_are_checked_at_their_position(make_project):
+    other_python = "2.7" if sys.version_info[0] == 3 else "3"
+    root = make_project({"envs.yaml": f"""\
+        environments:
+          - name: lab
+            python: "{other_python}"
+            platform: {{os: [plan9]}}
+        """})
+    project = load_project(root).unwrap()
+    with pytest.raises(SpecError) as err:
+        lock_environment(project, "lab", distributions=[])
+    where = {d.code: (d.line, d.column) for d in err.value.diagnostics}
+    assert where == {"env-python": (3, 13), "env-platform": (4, 20)}
+
+
+def test_markers_skip_requirements_for_other_platforms(make_project):
+    root = make_project({"envs.yaml": """\
+        environments:
+          - name: lab
+            packages: ["pywin32>=300; sys_platform == 'nonexistent-os'"]
+        """})
+    project = load_project(root).unwrap()
+    lock, _, _ = lock_environment(project, "lab", distributions=[], write=False)
+    assert lock.packages == []
+
+
+# -- RECORD digests ---------------------------------------------------------------------------------
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def test_record_digest_covers_package_files_only_and_ignores_order():
+    init, mod = _b64(b"VALUE = 1\n"), _b64(b"x = 2\n")
+    record = (f"pkg/mod.py,sha256={mod},6\n"
+              f"pkg/__init__.py,sha256={init},10\n"
+              "pkg/__pycache__/__init__.cpython-311.pyc,,\n"          # no hash: skipped
+              "../../../bin/pkg-tool,sha256=AAAA,100\n"               # shebang names the venv: skipped
+              "pkg-1.0.dist-info/INSTALLER,sha256=BBBB,4\n"           # installer's note: skipped
+              "pkg-1.0.dist-info/RECORD,,\n")
+    lines = f"pkg/__init__.py=sha256={init}\npkg/mod.py=sha256={mod}\n"  # sorted by path
+    expected = hashlib.sha256(lines.encode()).hexdigest()
+    assert record_digest(record) == "sha256:" + expected
+    reordered = "\n".join(reversed(record.splitlines()))
+    assert record_digest(reordered) == record_digest(record)
+    assert record_digest("pkg-1.0.dist-info/RECORD,,\n") is None
+
+
+def test_installed_distributions_reads_real_metadata():
+    found = {d.key: d for d in installed_distributions()}
+    import pluggy  # any installed dependency
+
+    assert found["pluggy"].version == pluggy.__version__
+    assert found["pluggy"].files_sha256 and found["pluggy"].files_sha256.startswith("sha256:")
+
+
+def test_compare_reports_interpreter_changes(lab):
+    lock = read_lock(lab.root / "envs.lab.lock.json", "envs.lab.lock.json")[0]
+    other = lock.snapshot().model_copy(deep=True)
+    other.interpreter.version = "3.99.0"
+    drift = compare_snapshots(lock.snapshot(), other)
+    assert [(c.field, c.recorded, c.running) for c in drift.interpreter] == [
+        ("python", lock.interpreter.version, "3.99.0")]
+
+
+# -- bad input --------------------------------------------------------------------------------------
+
+def test_unknown_environment_suggests_the_closest(lab):
+    with pytest.raises(UsageError) as err:
+        check_environment(lab, "lba")
+    assert err.value.diagnostics[0].message == "no environment named `lba`"
+    assert err.value.diagnostics[0].hint == "did you mean `lab`?"
+
+
+def test_missing_lock_says_how_to_make_one(make_project):
+    project = load_project(make_project({"envs.yaml": ENVS})).unwrap()
+    with pytest.raises(SpecError) as err:
+        check_environment(project, "lab", distributions=LOCKED)
+    d = err.value.diagnostics[0]
+    assert d.code == "env-not-locked" and "charter env lock lab" in d.hint
+
+
+def test_malformed_json_is_reported_at_its_line_and_column(lab):
+    (lab.root / "envs.lab.lock.json").write_text('{\n  "charter_lock": 1\n  "environment": "lab"\n}\n')
+    with pytest.raises(SpecError) as err:
+        check_environment(lab, "lab", distributions=LOCKED)
+    d = err.value.diagnostics[0]
+    # line 3, column 3 is where the missing comma should have ended line 2's entry
+    assert (d.file, d.line, d.column, d.code) == ("envs.lab.lock.json", 3, 3, "lock-malformed")
+    assert "malformed lock file: Expecting ',' delimiter" in d.message
+
+
+def test_a_lock_that_does_not_match_the_format_points_at_the_field(lab):
+    path = lab.root / "envs.lab.lock.json"
+    lines = path.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if '"version": "1.0"' in line)  # tinypkg's version
+    lines[index] = lines[index].replace('"1.0"', '"1 0; rm -rf /"')
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SpecError) as err:
+        check_environment(lab, "lab", distributions=LOCKED)
+    d = err.value.diagnostics[0]
+    assert (d.file, d.line, d.code) == ("envs.lab.lock.json", index + 1, "lock-malformed")
+    assert d.column == lines[index].index('"1 0') + 1
+
+
+def test_a_lock_from_another_platform_is_refused(lab):
+    path = lab.root / "envs.lab.lock.json"
+    data = json.loads(path.read_text())
+    data["interpreter"].update(os="plan9", arch="mips")
+    path.write_text(json.dumps(data, indent=2))
+    with pytest.raises(SpecError) as err:
+        check_environment(lab, "lab", distributions=LOCKED)
+    d = err.value.diagnostics[0]
+    assert d.code == "lock-other-platform" and "on plan9/mips" in d.message
+    assert "charter env lock lab" in d.hint
+
+
+def test_a_lock_of_another_environment_is_refused(lab):
+    path = lab.root / "envs.lab.lock.json"
+    path.write_text(path.read_text().replace('"environment": "lab"', '"environment": "prod"'))
+    with pytest.raises(SpecError) as err:
+        check_environment(lab, "lab", distributions=LOCKED)
+    d = err.value.diagnostics[0]
+    assert d.code == "lock-mismatch" and (d.line, d.column) == (3, 18)
+
+
+# -- the command line -------------------------------------------------------------------------------
+
+CLI_ENVS = """\
+environments:
+  - name: lab
+    packages:
+      - "pluggy>=1"
+  - name: strict
+    packages:
+      - "pluggy<0.1"
+"""
+
+
+def test_cli_lock_then_check_then_errors(make_project):
+    root = make_project({"envs.yaml": CLI_ENVS})
+    done = charter("env", "lock", "lab", "--format", "json", cwd=root)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["lock_file"] == "envs.lab.lock.json" and (root / "envs.lab.lock.json").is_file()
+
+    check = charter("env", "check", "lab", "--format", "json", cwd=root)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert json.loads(check.stdout)["ok"] is True
+
+    refused = charter("env", "lock", "strict", cwd=root)
+    assert refused.returncode == 2
+    assert "envs.yaml:7:9: error: `pluggy<0.1` is not satisfied" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (root / "envs.strict.lock.json").exists()
+
+    unknown = charter("env", "check", "lba", cwd=root)
+    assert unknown.returncode == 2 and "did you mean `lab`?" in unknown.stderr
+
+    (root / "envs.lab.lock.json").write_text("{\n  oops\n}\n")
+    broken = charter("env", "check", "lab", cwd=root)
+    assert broken.returncode == 2
+    assert "envs.lab.lock.json:2:3: error: malformed lock file" in broken.stderr
+    assert "Traceback" not in broken.stderr
