@@ -13,7 +13,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -169,7 +169,7 @@ def _write(path: Path, project: Project, digest: str, rows: BuildRows, diagnosti
         con.execute("DELETE FROM columns WHERE build_id <= ?", [build_id - KEEP_DETAILED_BUILDS])
         con.execute("DELETE FROM lineage WHERE build_id <= ?", [build_id - KEEP_DETAILED_BUILDS])
         con.execute("INSERT INTO builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            build_id, digest, project.name, str(project.root), datetime.now(timezone.utc).replace(tzinfo=None),
+            build_id, digest, project.name, str(project.root), datetime.now(UTC).replace(tzinfo=None),
             __version__, rows.objects.num_rows, rows.columns.num_rows, rows.lineage.num_rows,
             (time.perf_counter() - started) * 1000, json.dumps([d.to_dict() for d in diagnostics])])
     return build_id

@@ -15,7 +15,8 @@ relation       meaning
 ``aggregates`` a dataset a metric aggregates (object level, always present)
 ``numerator``, ``denominator``, ``input``  metrics a ratio or derived metric combines
 ``checks``     a column (or dataset) a quality suite checks
-``delivers``   an object a contract hands over; ``accepts``: one its acceptance criteria judge
+``delivers``   an object a contract hands over; ``accepts``: one its acceptance criteria judge;
+               ``guarantees``: a column whose name, type and nullability a contract guarantees
 ``queries``    a metric a saved query selects
 =============  =====================================================================================
 
@@ -28,7 +29,7 @@ without building its per-node display graph, which made it ~3x slower for the sa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -120,7 +121,8 @@ class _Tracer:
         expression = scope.expression
         if isinstance(expression, exp.SetOperation):
             index = _position(expression.selects, column)
-            for branch in scope.union_scopes:
+            branches = getattr(scope, "set_operation_scopes", None) or getattr(scope, "union_scopes", [])
+            for branch in branches:
                 names = [s.alias_or_name for s in branch.expression.selects]
                 if index is not None and index < len(names):
                     found |= self.leaves(branch, names[index])
@@ -132,7 +134,7 @@ class _Tracer:
         self._memo[key] = found
         return found
 
-    def _expression_leaves(self, scope: Scope, node: exp.Expression) -> set[tuple[str, str]]:
+    def _expression_leaves(self, scope: Scope, node: exp.Expr) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
         for col in node.find_all(exp.Column):
             source = _source_of(scope, col.table)
@@ -143,7 +145,7 @@ class _Tracer:
         return found
 
 
-def _position(selects: list[exp.Expression], column: str) -> int | None:
+def _position(selects: Sequence[exp.Expr], column: str) -> int | None:
     for index, select in enumerate(selects):
         if select.alias_or_name == column:
             return index
@@ -318,6 +320,11 @@ class LineageBuilder:
                 delivered.append(("environment", d.environment, None))
             for node in dict.fromkeys(delivered):
                 self.add(node, target, "delivers")
+            for deliverable in d.datasets:
+                known = _casefold_map(self.columns_of(deliverable.name))
+                for column in deliverable.columns:
+                    self.add(("dataset", deliverable.name, known.get(column.name.lower(), column.name)), target,
+                             "guarantees")
             for criterion in contract.acceptance:
                 for attr, kind in (("metric", "metric"), ("quality", "quality"), ("environment", "environment"),
                                    ("freshness", "dataset")):

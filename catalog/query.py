@@ -384,7 +384,8 @@ class Catalog:
                         ORDER BY v.evaluated_at DESC LIMIT 1) AS accepted
                 FROM objects o LEFT JOIN latest ON o.kind = 'metric' AND latest.metric = o.name
                 WHERE o.build_id = ? AND o.kind = ?
-                ORDER BY o.name""", params=[build_id, kind]).to_arrow_table()
+                ORDER BY CASE WHEN o.kind = 'metric' THEN lower(coalesce(o.label, o.name)) ELSE o.name END, o.name
+                """, params=[build_id, kind]).to_arrow_table()
 
     def columns(self, dataset: str) -> list[ColumnInfoRow]:
         with self._read() as (con, build_id):
@@ -441,8 +442,9 @@ class Catalog:
                     return ("metric", name, None)
                 raise UsageError(error(f"`{name}` names several objects: {', '.join(kinds)}", code="ambiguous-node",
                                        hint=f"write it as KIND:NAME, e.g. `{kinds[0]}:{name}`"))
-            names = [r[0] for r in con.execute("SELECT name FROM objects WHERE build_id = ? AND (? IS NULL OR kind = ?)",
-                                               [build_id, kind, kind]).fetchall()]
+            names = [r[0] for r in con.execute(
+                "SELECT name FROM objects WHERE build_id = ? AND (? IS NULL OR kind = ?)", [build_id, kind, kind]
+            ).fetchall()]
         what = f"no {kind} named `{name}`" if kind else f"nothing named `{name}` in the catalog"
         raise UsageError(error(what, code="unknown-node",
                                hint=did_you_mean(name, names) or "try `charter catalog search TEXT`"))
@@ -467,7 +469,8 @@ class Catalog:
         rows = con.execute("SELECT run_id, command, engine, started_at, finished_at, status, outcome, checks, "
                            "failures, warnings, pid, host FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?",
                            [limit]).fetchall()
-        return [RunRow(*r[:5], run_status(r[5], r[10], r[11]), *r[6:10]) for r in rows]  # type: ignore[misc]
+        return [RunRow(r[0], r[1], r[2], r[3], r[4], run_status(r[5], r[10], r[11]), r[6], r[7], r[8], r[9])
+                for r in rows]
 
     def latest_complete_run(self) -> RunRow | None:
         with self._read() as (con, _):
@@ -571,7 +574,7 @@ class Catalog:
         rows = con.execute("SELECT verdict_id, run_id, evaluated_at, accepted, content_hash, report_path, criteria "
                            "FROM contract_verdicts WHERE contract = ? ORDER BY evaluated_at DESC LIMIT ?",
                            [contract, limit]).fetchall()
-        return [Verdict(*r[:6], _loads(r[6]) or []) for r in rows]
+        return [Verdict(r[0], r[1], r[2], r[3], r[4], r[5], _loads(r[6]) or []) for r in rows]
 
     def signoffs(self, contract: str) -> list[SignOffRow]:
         with self._read() as (con, _):
@@ -605,7 +608,8 @@ class Catalog:
             obj = self._object(con, build_id, "dataset", name)
             if obj is None:
                 return None
-            freshness = con.execute(f"SELECT {_CHECK_FIELDS} FROM check_results c JOIN runs r USING (run_id) "
+            fields = ", ".join(f"c.{f}" for f in _CHECK_FIELDS.split(", "))
+            freshness = con.execute(f"SELECT {fields} FROM check_results c JOIN runs r USING (run_id) "
                                     "WHERE c.dataset = ? AND c.rule_type = 'freshness' AND r.status = 'complete' "
                                     "ORDER BY r.started_at DESC, c.seq LIMIT 1", [name]).fetchall()
             return {"object": obj, "columns": self._columns(con, build_id, name),

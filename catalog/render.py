@@ -95,14 +95,27 @@ def health_table(health: Sequence[Health], *, bar_width: int = 10) -> Table | Te
     return table
 
 
-def samples_table(samples: Sequence[dict[str, Any]]) -> Table | Text:
-    """Failing-row samples as a table (columns in the order of the first sample)."""
+def samples_table(samples: Sequence[dict[str, Any]], *, max_columns: int = 6) -> Table | Text:
+    """Failing-row samples as a table; with more than ``max_columns`` columns, one column per sample instead
+    (column names down the left), which stays readable in a narrow pane."""
     if not samples:
         return Text("no sample rows", style="dim")
-    table = Table(show_edge=False, header_style="bold", pad_edge=False)
     columns = list(dict.fromkeys(key for sample in samples for key in sample))
-    for col in columns:
-        table.add_column(col, overflow="fold")
-    for sample in samples:
-        table.add_row(*("NULL" if sample.get(c) is None else str(sample.get(c)) for c in columns))
+
+    def cell(sample: dict[str, Any], column: str) -> str:
+        value = sample.get(column)
+        return "NULL" if value is None else str(value)
+
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    if len(columns) <= max_columns:
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for sample in samples:
+            table.add_row(*(cell(sample, c) for c in columns))
+        return table
+    table.add_column("column", style="dim", no_wrap=True)
+    for number in range(1, len(samples) + 1):
+        table.add_column(f"row {number}", overflow="fold")
+    for column in columns:
+        table.add_row(column, *(cell(sample, column) for sample in samples))
     return table

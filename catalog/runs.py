@@ -14,7 +14,7 @@ import socket
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +34,11 @@ def _naive_utc(moment: datetime | None) -> datetime | None:
     """Timestamps are stored as naive UTC (DuckDB TIMESTAMP); aware values are converted."""
     if moment is None or moment.tzinfo is None:
         return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _number(value: float | None) -> float | None:
@@ -104,15 +104,18 @@ def _insert_checks(con: duckdb.DuckDBPyConnection, run_id: str, results: Sequenc
     return len(rows)
 
 
-def record_check(path: Path, run: RunInfo, result: CheckResult, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """Store one check result as soon as it is known."""
+def record_checks(path: Path, run: RunInfo, results: Sequence[CheckResult], *,
+                  timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Append check results of a running run, in one transaction, numbered after those already stored."""
+    if not results:
+        return
     with transaction(path, timeout=timeout) as con:
         _ensure_run(con, run)
-        seq = int(scalar(con, "SELECT coalesce(max(seq), 0) + 1 FROM check_results WHERE run_id = ?",
-                         [run.run_id]) or 1)
+        seq = int(scalar(con, "SELECT coalesce(max(seq), 0) FROM check_results WHERE run_id = ?", [run.run_id]) or 0)
+        now = _now()
         placeholders = ", ".join("?" for _ in _CHECK_COLUMNS)
-        con.execute(f"INSERT INTO check_results ({', '.join(_CHECK_COLUMNS)}) VALUES ({placeholders})",
-                    _check_row(run.run_id, seq, result, _now()))
+        con.executemany(f"INSERT INTO check_results ({', '.join(_CHECK_COLUMNS)}) VALUES ({placeholders})",
+                        [_check_row(run.run_id, seq + i, result, now) for i, result in enumerate(results, 1)])
 
 
 def _insert_metric_values(con: duckdb.DuckDBPyConnection, run_id: str, values: Sequence[MetricValue]) -> None:

@@ -56,11 +56,28 @@ def tokens(text: str) -> list[str]:
     return list(dict.fromkeys(t for t in cleaned.split() if t))
 
 
-def _lower(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+def _text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A text column with NULLs as empty strings (an all-NULL column may arrive typed as `null`)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    return pc.utf8_lower(pc.fill_null(column, "")).combine_chunks() if hasattr(column, "combine_chunks") \
-        else pc.utf8_lower(pc.fill_null(column, ""))
+    return pc.fill_null(column.cast(pa.string()), "")
+
+
+def _words(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A list-of-text column joined with spaces (NULL lists become empty strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return _text(pc.binary_join(column.cast(pa.list_(pa.string())), " "))
+
+
+def _lower(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lowered = pc.utf8_lower(_text(column))
+    return lowered.combine_chunks() if isinstance(lowered, pa.ChunkedArray) else lowered
 
 
 class SearchIndex:
@@ -77,11 +94,10 @@ class SearchIndex:
         self.n = _lower(frame.column("name"))
         self.l = _lower(frame.column("label"))
         self.d = _lower(frame.column("description"))
-        self.t = _lower(pc.binary_join(frame.column("tags"), " "))
-        who = [pc.fill_null(frame.column(c), "") for c in ("owner", "domain", "tier", "sponsor")]
-        who.append(pc.fill_null(pc.binary_join(frame.column("owners"), " "), ""))
-        self.o = _lower(pc.binary_join_element_wise(*who, " "))
-        status = frame.column("status").to_numpy(zero_copy_only=False)
+        self.t = _lower(_words(frame.column("tags")))
+        who = [_text(frame.column(c)) for c in ("owner", "domain", "tier", "sponsor")]
+        self.o = _lower(pc.binary_join_element_wise(*who, _words(frame.column("owners")), " "))
+        status = _text(frame.column("status")).to_numpy(zero_copy_only=False)
         self.bonus = np.where(status == "certified", 5.0, np.where(status == "deprecated", -10.0, 0.0))
         words = pc.utf8_split_whitespace(pc.replace_substring_regex(
             pc.binary_join_element_wise(self.n, self.l, " "), "[^a-z0-9]+", " "))

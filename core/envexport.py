@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -28,11 +28,10 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from charter.core.diagnostics import UsageError, error
+from charter.core.diagnostics import UsageError, did_you_mean, error
 from charter.core.envlock import EnvironmentLock, LockedPackage, environment_or_error, load_lock
 from charter.core.project import Project
 
-Format = Literal["requirements", "conda", "dockerfile", "pylock"]
 FORMATS: tuple[str, ...] = ("requirements", "conda", "dockerfile", "pylock")
 TEMPLATES = {"requirements": "env_requirements.txt.j2", "conda": "env_conda.yml.j2",
              "dockerfile": "env_dockerfile.j2", "pylock": "env_pylock.toml.j2"}
@@ -233,8 +232,6 @@ def export_environment(project: Project, name: str, fmt: str, *, output: Path | 
 
     env = environment_or_error(project, name)
     if fmt not in FORMATS:
-        from charter.core.diagnostics import did_you_mean
-
         raise UsageError(error(f"unknown export format `{fmt}`", code="unknown-format",
                                hint=did_you_mean(fmt, FORMATS) or f"formats: {', '.join(FORMATS)}"))
     lock, lock_file = load_lock(project, name)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -186,10 +186,11 @@ def _relative(path: Path, root: Path) -> str:
 # -- environment, git, plugins -------------------------------------------------------------------------
 
 def environment_section(project: Project, distributions: Iterable[InstalledDistribution] | None = None,
-                        environ: dict[str, str] | None = None) -> dict[str, Any]:
+                        environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     import os
 
-    from charter.core.envlock import capture_environment, match_declared
+    from charter.core.envcheck import match_declared
+    from charter.core.envlock import capture_environment
 
     snapshot = capture_environment(distributions)
     current = os.environ if environ is None else environ
@@ -224,8 +225,13 @@ def git_state(root: Path) -> dict[str, Any]:
     prefix = git("rev-parse", "--show-prefix").stdout.strip()
     status = git("status", "--porcelain=v1", "-z", "--untracked-files=normal", "--", ".",
                  ":(exclude).charter")
-    entries = status.stdout.split("\0") if status.returncode == 0 else []
-    paths = [entry[3:] for entry in entries if len(entry) > 3]
+    entries = iter(status.stdout.split("\0") if status.returncode == 0 else [])
+    paths = []
+    for entry in entries:
+        if len(entry) > 3:
+            paths.append(entry[3:])
+            if entry[0] in "RC":  # a rename or copy is followed by its source path
+                next(entries, None)
     return {"available": True, "commit": commit, "branch": None if branch == "HEAD" else branch,
             "path_in_repo": prefix or ".", "dirty": bool(paths), "dirty_paths": sorted(paths)[:50],
             "dirty_count": len(paths)}
@@ -247,7 +253,7 @@ def plugin_section(project: Project) -> list[dict[str, Any]]:
 
 def build_manifest(run: RunInfo, summary: RunSummary, project: Project, *,
                    distributions: Iterable[InstalledDistribution] | None = None,
-                   environ: dict[str, str] | None = None) -> dict[str, Any]:
+                   environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Everything about ``run`` that another run can be compared with."""
     from charter import __version__
 

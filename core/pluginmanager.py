@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import logging
 import traceback
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ with a message naming it."""
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "charter.plugins.duckdb_engine",
+    "charter.plugins.spark_engine",
     "charter.plugins.sources",
     "charter.plugins.core_rules",
     "charter.plugins.core_commands",
@@ -57,6 +59,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "charter.plugins.catalog_commands",
     "charter.plugins.metrics_commands",
     "charter.plugins.dbt_import",
+    "charter.plugins.handover_commands",
+    "charter.plugins.diff_commands",
+    "charter.plugins.odcs",
 )
 
 ISOLATED_HOOKS = frozenset(hookspecs.HOOK_NAMES)
@@ -67,7 +72,12 @@ must not make every `charter` command unusable (including `charter plugins`, whi
 REGISTRY_HOOKS: tuple[str, ...] = ("charter_rule_types", "charter_source_types", "charter_engines",
                                    "charter_exporters", "charter_importers")
 
+LIFECYCLE_HOOKS = frozenset({"charter_run_started", "charter_check_finished", "charter_run_finished"})
+
 Source = str  # "builtin" | "entrypoint" | "project"
+
+_log = logging.getLogger("charter.plugins")
+"""Faults of run hooks are logged as warnings when they happen (and kept in ``faults``)."""
 
 
 @dataclass
@@ -91,7 +101,7 @@ class PluginFault:
         """An error for a project module that cannot load (the project asked for it), a warning otherwise:
         an installed package that is broken must not stop projects that do not use it."""
         make = error if self.where == "load" and self.source == "project" else warning
-        hint = ("run with --debug for the traceback; `charter plugins` lists broken plugins"
+        hint = ("`charter --debug plugin check` shows the traceback; `charter plugins` lists broken plugins"
                 if self.where != "load" or self.source != "project" else
                 "check `plugin_modules` in charter.yaml: the module must be importable from the project")
         return make(self.describe(), code="plugin-fault", hint=hint)
@@ -186,8 +196,12 @@ class CharterPluginManager(pluggy.PluginManager):
         message = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         details = "" if isinstance(exc, str) else "".join(traceback.format_exception(exc))
         fault = PluginFault(plugin, where, message, distribution, version, details, source)
-        if not any((f.plugin, f.where, f.error) == (plugin, where, message) for f in self.faults):
-            self.faults.append(fault)
+        if any((f.plugin, f.where, f.error) == (plugin, where, message) for f in self.faults):
+            return
+        self.faults.append(fault)
+        if where in LIFECYCLE_HOOKS:
+            # nothing else reports a notifier's fault while a run goes on: say it when it happens
+            _log.warning("%s (the run goes on)", fault.describe())
 
     def _isolate(self, plugin: object, name: str) -> None:
         for caller in self.get_hookcallers(plugin) or ():
@@ -242,7 +256,7 @@ class CharterPluginManager(pluggy.PluginManager):
                 try:
                     gen.throw(inner_exc)
                 except StopIteration as stop:
-                    return self._tag(stop.value, plugin) if tag else stop.value
+                    return self._tag(stop.value, plugin, [], hook) if tag else stop.value
                 except Exception as exc:
                     if exc is not inner_exc:
                         self._fault(plugin, hook, exc)
@@ -250,10 +264,11 @@ class CharterPluginManager(pluggy.PluginManager):
                 gen.close()
                 self._fault(plugin, hook, "the wrapper yielded more than once")
                 raise
+            received = list(inner) if tag and isinstance(inner, list) else []
             try:
                 gen.send(inner)
             except StopIteration as stop:
-                return self._tag(stop.value, plugin) if tag else stop.value
+                return self._tag(stop.value, plugin, received, hook) if tag else stop.value
             except Exception as exc:
                 self._fault(plugin, hook, exc)
                 return inner
@@ -281,6 +296,7 @@ class CharterPluginManager(pluggy.PluginManager):
                 yield
                 return
             outcome = yield
+            received = list(outcome.get_result()) if tag and outcome.exception is None else []
             try:
                 gen.send(outcome)
             except StopIteration:
@@ -291,16 +307,31 @@ class CharterPluginManager(pluggy.PluginManager):
                 gen.close()
                 self._fault(plugin, hook, "the wrapper yielded more than once")
             if tag and outcome.exception is None:
-                outcome.force_result(self._tag(outcome.get_result(), plugin))
+                outcome.force_result(self._tag(outcome.get_result(), plugin, received, hook))
 
         return guarded
 
-    def _tag(self, results: Any, plugin: str) -> Any:
-        """Attribute the lists a registry wrapper added (untagged ones) to the wrapper's plugin."""
+    def _tag(self, results: Any, plugin: str, received: list[Any], hook: str) -> Any:
+        """Attribute what a registry wrapper returns: an item it received keeps its plugin (even in a list
+        the wrapper rebuilt, e.g. to filter it), an item it added belongs to the wrapper's plugin."""
         if not isinstance(results, list):
-            self._fault(plugin, "wrapper", f"returned {type(results).__name__}, expected the list of results")
-            return []
-        return [r if isinstance(r, Contribution) or r is None else Contribution(r, plugin) for r in results]
+            self._fault(plugin, hook, f"the wrapper returned {type(results).__name__}, not the list of results")
+            return received  # as if the wrapper had not been there
+        origin = {id(item): getattr(items, "plugin", plugin) for items in received if items is not None
+                  for item in items}
+        tagged: list[Any] = []
+        for items in results:
+            if items is None or isinstance(items, Contribution):
+                tagged.append(items)
+                continue
+            run: Contribution | None = None
+            for item in items:
+                owner = origin.get(id(item), plugin)
+                if run is None or run.plugin != owner:
+                    run = Contribution([], owner)
+                    tagged.append(run)
+                run.append(item)
+        return tagged
 
     # -- calling -----------------------------------------------------------------------------
     def registry(self, hook_name: str) -> list[tuple[str, Any]]:

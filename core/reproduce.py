@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from charter.core.canonical import RELATIVE_TOLERANCE, close_enough, normalise
+from charter.core.canonical import close_enough, normalise
+from charter.core.diagnostics import CharterError, error
 
 if TYPE_CHECKING:
     from charter.core.project import Project
@@ -226,7 +227,8 @@ def _compare_specs(old: dict[str, Any], new: dict[str, Any], run_id: str) -> lis
 
 
 def _compare_environment(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    from charter.core.envlock import EnvironmentSnapshot, compare_snapshots
+    from charter.core.envcheck import compare_snapshots
+    from charter.core.envlock import EnvironmentSnapshot
 
     changes: list[Change] = []
     try:
@@ -307,13 +309,18 @@ def reproduce(project: Project, run_id: str, *, runner: Runner | None = None
               ) -> tuple[Reproduction, dict[str, Any]]:
     """Re-execute run ``run_id`` (same selection, engine and sample size) and compare the manifests.
 
-    The re-run is a run like any other: it gets its own manifest, marked with the run it reproduces.
+    The re-run is a run like any other: it gets its own manifest, marked with the run it reproduces. The
+    one the manifest plugin wrote during the re-run is used when it holds the results the runner
+    returned; otherwise (no plugin, or a runner that changed its results after the hooks) it is built
+    again from the summary, so that what is compared is exactly what the runner returned.
     """
     from charter.core.manifest import (
         build_manifest,
+        canonical_results,
         find_manifest,
         manifest_path,
         read_manifest,
+        results_digest,
         write_manifest,
     )
 
@@ -322,11 +329,20 @@ def reproduce(project: Project, run_id: str, *, runner: Runner | None = None
     if original.get("sample_size") is not None:
         options["sample_size"] = original["sample_size"]
     execute = runner or default_runner()
-    summary = execute(project, selection=list(original.get("selection") or []), engine=original.get("engine"),
-                      command=f"charter reproduce {original['run_id']}", **options)
+    try:
+        summary = execute(project, selection=list(original.get("selection") or []), engine=original.get("engine"),
+                          command=f"charter reproduce {original['run_id']}", **options)
+    except CharterError as exc:
+        exc.diagnostics.append(error(
+            f"run {original['run_id']} cannot run again as it ran: the project changed since",
+            code="reproduce-failed", hint=f"`charter runs show {original['run_id']}` lists the specs it used; "
+                                          "its manifest holds their definitions"))
+        raise
     path = manifest_path(project.root, summary.run.run_id)
-    rerun, _ = read_manifest(path) if path.is_file() else (None, [])
-    if rerun is None:  # the manifest plugin did not write it (disabled, or a runner without hooks)
+    written, _ = read_manifest(path) if path.is_file() else (None, [])
+    if written is not None and written["results"].get("digest") == results_digest(canonical_results(summary)):
+        rerun = written
+    else:
         rerun = build_manifest(summary.run, summary, project)
     report = compare_manifests(original, rerun)
     rerun["reproduces"] = {"run_id": original["run_id"], "verdict": report.verdict}
@@ -334,4 +350,4 @@ def reproduce(project: Project, run_id: str, *, runner: Runner | None = None
     return report, rerun
 
 
-__all__ = ["RELATIVE_TOLERANCE", "Change", "Reproduction", "ResultChange", "compare_manifests", "reproduce"]
+__all__ = ["Change", "Reproduction", "ResultChange", "compare_manifests", "reproduce"]

@@ -198,6 +198,13 @@ class _Resolver:
                     target = getattr(criterion, attr, None)
                     if isinstance(target, str):
                         self.refer("contract", name, ("acceptance", i, attr), kind, target)
+                artifact = getattr(criterion, "artifact", None)
+                if isinstance(artifact, str) and d.artifact(artifact) is None:
+                    delivered = [a.path for a in d.artifacts]
+                    self.error(f"contract `{name}` judges artifact `{artifact}`, which is not one of its "
+                               "`deliverables.artifacts`", "contract", name, ("acceptance", i, "artifact"),
+                               code="dangling-reference", hint=did_you_mean(artifact, delivered) or
+                               "list it under `deliverables.artifacts` (with its sha256)")
 
     # -- governance -------------------------------------------------------------------------------
     def governance(self) -> None:

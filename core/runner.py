@@ -56,6 +56,8 @@ def prepare(project: Project, warehouse: Warehouse, refs: list[RuleRef]) -> list
 
     diagnostics: list[Diagnostic] = warehouse.register_all()
     diagnostics += check_schemas(project, warehouse)
+    if has_errors(diagnostics):  # compiling rules the static checks refused would only repeat them
+        raise SpecError(sorted((d for d in diagnostics if d.is_error), key=sort_key))
     by_dataset: dict[str, list[RuleRef]] = {}
     for ref in refs:
         by_dataset.setdefault(ref.suite.dataset, []).append(ref)
@@ -67,9 +69,8 @@ def prepare(project: Project, warehouse: Warehouse, refs: list[RuleRef]) -> list
         plan, problems = compile_plan(project, dataset, items, schema)
         diagnostics += problems
         plans.append(plan)
-    errors = [d for d in diagnostics if d.is_error]
-    if has_errors(errors):
-        raise SpecError(sorted(errors, key=sort_key))
+    if has_errors(diagnostics):
+        raise SpecError(sorted((d for d in diagnostics if d.is_error), key=sort_key))
     return plans
 
 

@@ -7,8 +7,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from charter.core.cliutil import FormatOption, OutputFormat, ProjectOption, console, load, print_json, \
-    render_diagnostics, state_of
+from charter.core.cliutil import (
+    FormatOption,
+    OutputFormat,
+    ProjectOption,
+    console,
+    load,
+    print_json,
+    render_diagnostics,
+    state_of,
+)
 from charter.core.diagnostics import UsageError, error, warning
 from charter.plugin_api import hookimpl
 
@@ -191,8 +199,14 @@ def _render_object(obj: ObjectInfo, extra: dict[str, Any]) -> None:
     from rich.table import Table
 
     from charter.catalog.formatting import format_value, metric_definition, target_text
-    from charter.catalog.render import KIND_STYLE, OUTCOME_STYLE, facts_grid, governance_facts, health_table, \
-        status_badge
+    from charter.catalog.render import (
+        KIND_STYLE,
+        OUTCOME_STYLE,
+        facts_grid,
+        governance_facts,
+        health_table,
+        status_badge,
+    )
 
     out = console()
     out.print(f"[{KIND_STYLE.get(obj.kind, 'white')}]{obj.kind}[/] [bold]{obj.name}[/]"
@@ -201,12 +215,12 @@ def _render_object(obj: ObjectInfo, extra: dict[str, Any]) -> None:
     details = obj.details
     if obj.kind == "metric":
         facts += metric_definition(details)
-        facts.append(("target", target_text(details.get("target"), obj_format(details), details.get("decimals"))))
+        fmt, decimals = str(details.get("format") or "number"), details.get("decimals")
+        facts.append(("target", target_text(details.get("target"), fmt, decimals)))
         series = extra.get("series") or []
         if series:
-            last = series[-1]
-            facts.append(("latest", f"{format_value(last.value, obj_format(details), details.get('decimals'), details.get('unit'))}"
-                                    f" ({last.period or 'latest run'})"))
+            value = format_value(series[-1].value, fmt, decimals, details.get("unit"))
+            facts.append(("latest", f"{value} ({series[-1].period or 'latest run'})"))
     out.print(facts_grid(facts))
     if obj.description:
         out.print(Markdown(obj.description))
@@ -238,10 +252,6 @@ def _render_object(obj: ObjectInfo, extra: dict[str, Any]) -> None:
     for label, tree in (("upstream", extra["upstream"]), ("downstream", extra["downstream"])):
         if tree.children:
             out.print(f"[dim]{label}:[/] " + ", ".join(f"{c.kind} {c.label}" for c in tree.children))
-
-
-def obj_format(details: dict[str, Any]) -> str:
-    return str(details.get("format") or "number")
 
 
 @catalog_app.command("runs")

@@ -31,7 +31,8 @@ def env_list(ctx: typer.Context, project_dir: ProjectOption = None,
 
       charter env list --format json
     """
-    from charter.core.envlock import capture_environment, match_declared
+    from charter.core.envcheck import match_declared
+    from charter.core.envlock import capture_environment
 
     project, _ = load(ctx, project_dir)
     rows = match_declared(project, capture_environment())
@@ -71,7 +72,7 @@ def env_lock(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Envir
       charter env lock analysis
       charter env lock analysis --format json
     """
-    from charter.core.envlock import lock_environment
+    from charter.core.envcheck import lock_environment
 
     project, _ = load(ctx, project_dir)
     lock, display, notes = lock_environment(project, name)
@@ -108,7 +109,7 @@ def env_check(
       charter env check analysis
       charter env check analysis --verify-files --format json
     """
-    from charter.core.envlock import check_environment, warning_for_stale
+    from charter.core.envcheck import check_environment, warning_for_stale
 
     project, _ = load(ctx, project_dir)
     result = check_environment(project, name, verify=verify_files)

@@ -488,8 +488,8 @@ def _fill(result: CheckResult, validation: Any, translation: Translation, size: 
         result.missing_count = result.unexpected_count
         result.unexpected_percent_total = result.unexpected_percent
     observed = data.get("observed_value", result.unexpected_count)
-    if isinstance(observed, list) and len(observed) == 1 and result.rule_type == "quantile_between":
-        observed = observed[0]
+    if isinstance(observed, dict) and len(observed.get("values") or []) == 1:  # quantile ranges: one quantile
+        observed = observed["values"][0]
     result.observed_value = _jsonable(observed)
     column = (translation.kwargs or {}).get("column")
     values = data.get("partial_unexpected_list") or []

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -289,20 +290,19 @@ def metrics_query(
     if output is not None and fmt is ResultFormat.table:
         raise UsageError(error("--output writes csv, json or parquet; add --format csv|json|parquet",
                                code="output-needs-format"))
+    if saved is not None and (metrics or by or grain):
+        raise UsageError(error(f"--saved {saved} runs the saved query as written; do not add metrics, --by or "
+                               "--grain", code="saved-with-arguments",
+                               hint="--where, --order and --limit may be added to a saved query"))
     project, _ = load(ctx, project_dir)
-    if saved is not None:
-        if metrics or by or grain:
-            raise UsageError(error(f"--saved {saved} runs the saved query as written; do not add metrics, "
-                                   "--by or --grain", code="saved-with-arguments",
-                                   hint="--where, --order and --limit may be added to a saved query"))
-        base_query = _saved(project, saved)
-        query = MetricQuery(base_query.metrics, base_query.by, base_query.grain,
-                            base_query.where + tuple(where or ()), tuple(order or ()) or base_query.order,
-                            limit or base_query.limit, base_query.saved)
-    else:
-        query = MetricQuery.build(metrics or (), by or (), grain, where or (), order or (), limit)
     with Warehouse(project, debug=state_of(ctx).debug) as warehouse:
         opened = OpenProject(project, warehouse)
+        if saved is not None:
+            written = opened.saved_query(saved)
+            query = replace(written, where=written.where + tuple(where or ()),
+                            order=tuple(order or ()) or written.order, limit=limit or written.limit)
+        else:
+            query = MetricQuery.build(metrics or (), by or (), grain, where or (), order or (), limit)
         try:
             compiled = opened.compiler.compile(query)
         except QueryError as exc:
@@ -315,17 +315,6 @@ def metrics_query(
         except CharterError as exc:
             fail(exc.diagnostics, project)
     _write(compiled, table, fmt, output)
-
-
-def _saved(project: Project, name: str) -> Any:
-    from charter.core.semantic.query import MetricQuery
-
-    saved = project.saved_queries.get(name)
-    if saved is None:
-        raise UsageError(error(f"--saved {name}: no saved query named `{name}`", code="unknown-saved-query",
-                               hint=did_you_mean(name, project.saved_queries) or
-                               f"saved queries: {', '.join(sorted(project.saved_queries)) or 'none'}"))
-    return MetricQuery.from_saved(saved)
 
 
 def _jsonable(value: Any) -> Any:

@@ -14,7 +14,15 @@ from typing import Annotated, Any
 
 import typer
 
-from charter.core.cliutil import FormatOption, OutputFormat, console, print_json, render_diagnostics, state_of
+from charter.core.cliutil import (
+    FormatOption,
+    OutputFormat,
+    console,
+    console_err,
+    print_json,
+    render_diagnostics,
+    state_of,
+)
 from charter.core.diagnostics import Diagnostic, Severity, UsageError, error, has_errors, warning
 from charter.plugin_api import EngineType, Exporter, Importer, hookimpl
 
@@ -242,7 +250,11 @@ def check(ctx: typer.Context, fmt: FormatOption = OutputFormat.text) -> None:
       charter plugin check
       charter plugin check --format json
     """
-    problems = inspect_plugins(_project_modules(ctx), entrypoints=state_of(ctx).entrypoints)
+    state = state_of(ctx)
+    problems, tracebacks = inspect_plugins(_project_modules(ctx), entrypoints=state.entrypoints)
+    if state.debug:
+        for text in tracebacks:
+            console_err().print(text, markup=False, highlight=False)
     if fmt is OutputFormat.json:
         print_json({"ok": not has_errors(problems), "diagnostics": [d.to_dict() for d in problems]})
     elif problems:
@@ -263,8 +275,8 @@ def _project_modules(ctx: typer.Context) -> list[str]:
     return list(spec.plugin_modules) if spec else []
 
 
-def inspect_plugins(project_modules: list[str], *, entrypoints: bool = True) -> list[Diagnostic]:
-    """Every problem Charter sees in the installed plugins (and ``project_modules``)."""
+def inspect_plugins(project_modules: list[str], *, entrypoints: bool = True) -> tuple[list[Diagnostic], list[str]]:
+    """Every problem Charter sees in the installed plugins (and ``project_modules``), and the tracebacks."""
     from charter.core.pluginmanager import build_plugin_manager
     from charter.core.spec.registry import SpecModels
 
@@ -285,7 +297,7 @@ def inspect_plugins(project_modules: list[str], *, entrypoints: bool = True) -> 
                               "Charter refuses it clearly instead of failing somewhere inside")
                  for record in pm.records.values()
                  if record.source != "builtin" and record.api_version is None]
-    return problems
+    return problems, [f"{fault.describe()}\n{fault.details}" for fault in pm.faults if fault.details]
 
 
 def _is_engine_type(item: Any) -> bool:

@@ -201,6 +201,8 @@ def _print_report(report: Reproduction, rerun: dict[str, Any]) -> None:
     if report.verdict == "identical":
         tolerance = " (within the 1e-9 relative tolerance)" if report.within_tolerance else ""
         out.print(f"[green]✓ identical[/]: {counted}, digest {results.get('digest')}{tolerance}")
+        if report.inputs_changed:
+            out.print("  the inputs below changed, and the results did not")
     elif report.verdict == "changed":
         out.print("[bold yellow]✗ the results changed, and so did their inputs[/]")
     else:

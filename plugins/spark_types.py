@@ -9,6 +9,7 @@ aligns Spark's columns to the types DuckDB would produce whenever the cast canno
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -114,9 +115,7 @@ def align_arrow(table: pa.Table, expected: pa.Schema | None) -> pa.Table:
     columns = []
     for column, target in zip(table.columns, expected, strict=True):
         if column.type != target.type and _family(column.type) == _family(target.type):
-            try:
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
                 column = column.cast(target.type, safe=True)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-                pass
         columns.append(column)
     return pa.Table.from_arrays(columns, names=expected.names)

@@ -13,8 +13,9 @@ from packaging.pylock import Pylock
 from packaging.requirements import Requirement
 
 from charter.core.diagnostics import SpecError, UsageError
+from charter.core.envcheck import lock_environment
 from charter.core.envexport import check_output_path, export_environment
-from charter.core.envlock import InstalledDistribution, lock_environment
+from charter.core.envlock import InstalledDistribution
 from charter.core.loader import load_project
 
 ENVS = """\

@@ -13,15 +13,8 @@ from pathlib import Path
 import pytest
 
 from charter.core.diagnostics import SpecError, UsageError
-from charter.core.envlock import (
-    InstalledDistribution,
-    check_environment,
-    compare_snapshots,
-    installed_distributions,
-    lock_environment,
-    read_lock,
-    record_digest,
-)
+from charter.core.envcheck import check_environment, compare_snapshots, lock_environment
+from charter.core.envlock import InstalledDistribution, installed_distributions, read_lock, record_digest
 from charter.core.loader import load_project
 
 ENVS = """\
@@ -281,6 +274,12 @@ def test_cli_lock_then_check_then_errors(make_project):
 
     unknown = charter("env", "check", "lba", cwd=root)
     assert unknown.returncode == 2 and "did you mean `lab`?" in unknown.stderr
+
+    lock = json.loads((root / "envs.lab.lock.json").read_text())
+    lock["interpreter"]["os"] = "plan9"
+    (root / "envs.lab.lock.json").write_text(json.dumps(lock))
+    other = charter("env", "check", "lab", cwd=root)
+    assert other.returncode == 2 and "was recorded on another platform" in other.stderr
 
     (root / "envs.lab.lock.json").write_text("{\n  oops\n}\n")
     broken = charter("env", "check", "lab", cwd=root)

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from charter.core.envcheck import lock_environment
 from charter.core.envexport import export_environment
-from charter.core.envlock import installed_distributions, lock_environment
+from charter.core.envlock import installed_distributions
 from charter.core.loader import load_project
 
 pytestmark = pytest.mark.slow

@@ -17,6 +17,7 @@ import pytest
 from charter.core import envlock
 from charter.core.canonical import canonical_json, close_enough, normalise, sha256_of, spec_hash
 from charter.core.diagnostics import SpecError, UsageError
+from charter.core.envcheck import lock_environment
 from charter.core.loader import load_project
 from charter.core.manifest import (
     canonical_results,
@@ -147,7 +148,7 @@ def test_the_hook_writes_a_complete_manifest(project, monkeypatch):
     dists = [envlock.InstalledDistribution("pluggy", "1.7.0", "sha256:" + "a" * 64)]
     monkeypatch.setattr(envlock, "installed_distributions", lambda path=None: dists)
     monkeypatch.setenv("TZ", "UTC")
-    envlock.lock_environment(project, "lab", distributions=dists)
+    lock_environment(project, "lab", distributions=dists)
     summary = summary_of(project, [check()], [MetricValue("total_amount", "all", None, 4.0)], sample_size=3)
 
     charter_run_finished(summary.run, summary)
@@ -179,14 +180,18 @@ def test_the_hook_writes_a_complete_manifest(project, monkeypatch):
 def test_an_environment_that_drifted_is_not_matched(project, monkeypatch):
     from charter.core.manifest import environment_section
 
-    envlock.lock_environment(project, "lab", distributions=[envlock.InstalledDistribution("pluggy", "1.7.0")])
-    drifted = [envlock.InstalledDistribution("pluggy", "1.8.0")]
-    section = environment_section(project, drifted, {"TZ": "UTC"})
-    assert section["matches"] is None
-    [lab] = section["declared"]
+    locked = [envlock.InstalledDistribution("pluggy", "1.7.0")]
+    lock_environment(project, "lab", distributions=locked)
+    assert environment_section(project, locked, {"TZ": "UTC"})["matches"] == "lab"
+
+    drifted = environment_section(project, [envlock.InstalledDistribution("pluggy", "1.8.0")], {"TZ": "UTC"})
+    assert drifted["matches"] is None
+    [lab] = drifted["declared"]
     assert lab["status"] == "drift" and lab["drift"]["version"] == 1
-    assert environment_section(project, drifted[:0] or [envlock.InstalledDistribution("pluggy", "1.7.0")],
-                               {})["declared"][0]["variables"] == ["TZ is unset here; the environment declares `UTC`"]
+
+    unset = environment_section(project, locked, {})  # the same packages, but TZ is not set
+    assert unset["matches"] is None
+    assert unset["declared"][0]["variables"] == ["TZ is unset here; the environment declares `UTC`"]
 
 
 # -- git --------------------------------------------------------------------------------------------

@@ -41,6 +41,19 @@ def warehouse_schema(warehouse: Warehouse) -> Any:
     return schema_of
 
 
+def register(warehouse: Warehouse, compiled: CompiledQuery) -> None:
+    """Register the datasets a compiled query reads (and what they read); their problems are raised."""
+    problems = warehouse.register_all([d for d in compiled.datasets if d not in warehouse.registered])
+    if problems:
+        raise EngineError(problems)
+
+
+def execute(warehouse: Warehouse, compiled: CompiledQuery) -> pa.Table:
+    """Run a compiled query on the warehouse's engine."""
+    register(warehouse, compiled)
+    return warehouse.engine.execute(compiled.expression)
+
+
 class OpenProject:
     """A loaded project with its warehouse open: compile and run metric queries.
 
@@ -87,7 +100,8 @@ class OpenProject:
         return self.execute(self.compile(metrics, by, grain, where, order, limit, saved=saved))
 
     def execute(self, compiled: CompiledQuery) -> pa.Table:
-        return self.warehouse.engine.execute(compiled.expression)
+        """Run a compiled query (registering the datasets it reads first)."""
+        return execute(self.warehouse, compiled)
 
     def relation(self, metrics: Names = (), by: Names = (), grain: str | None = None,
                  where: Names | None = None, order: Names = (), limit: int | None = None, *,
@@ -102,6 +116,7 @@ class OpenProject:
                                    f"`{self.warehouse.engine.name}`", code="not-duckdb",
                                    hint="use .query() for an Arrow table, which every engine returns"))
         compiled = self.compile(metrics, by, grain, where, order, limit, saved=saved)
+        register(self.warehouse, compiled)
         return connection.sql(compiled.sql("duckdb", pretty=False))
 
     # -- lifetime ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ Filters on `metric_time` select reported periods; every other filter selects row
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from sqlglot import exp
@@ -32,9 +32,10 @@ from charter.core.semantic.joins import DimensionProblem, JoinGraph, SchemaOf
 from charter.core.semantic.plan import Filter, Leaf, Node, Planner
 from charter.core.semantic.query import TIME, MetricQuery, Problems, check_shape, output_names
 from charter.core.semantic.scope import Scope, parse, uses_other, uses_time
-from charter.core.semantic.timespine import period, spine
+from charter.core.semantic.sqlbuild import col, ident, join, subquery, table
+from charter.core.semantic.timespine import aligned, as_date, period, shift, spine
 from charter.core.spec.metric import Metric
-from charter.core.sqlsafety import SqlProblem
+from charter.core.sqlsafety import SqlProblem, referenced_tables
 
 Optional = exp.Expression | None
 
@@ -56,6 +57,7 @@ class CompiledQuery:
     expression: exp.Query
     columns: list[OutputColumn]
     datasets: list[str] = field(default_factory=list)
+    """The datasets the statement reads: the engine must have them registered."""
 
     def sql(self, dialect: str = "duckdb", *, pretty: bool = True) -> str:
         return self.expression.sql(dialect=dialect, pretty=pretty)
@@ -82,19 +84,6 @@ class _Scan:
     leaves: list[Leaf]
     cumulative: bool
     name: str = ""
-
-
-def _q(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
-
-
-def _col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table=table, quoted=True)
-
-
-def _table(name: str, alias: str | None = None) -> exp.Expression:
-    table = exp.Table(this=_q(name))
-    return exp.alias_(table, alias, table=True, quoted=True) if alias else table
 
 
 class Compiler:
@@ -137,12 +126,16 @@ class _Compilation:
         self.problems.raise_if_any()
         with_ctes = final
         for name, cte in self.ctes:
-            with_ctes = with_ctes.with_(_q(name), as_=cte, copy=False)
+            with_ctes = with_ctes.with_(ident(name), as_=cte, copy=False)
         columns = [OutputColumn(TIME, "time")] if self.query.grain else []
         columns += [OutputColumn(d, "dimension") for d in self.query.by]
         columns += [OutputColumn(m, "metric", self.project.metrics[m]) for m in self.query.metrics]
-        datasets = list(dict.fromkeys(leaf.dataset for leaf in tops))
-        return CompiledQuery(self.query, with_ctes, columns, datasets)
+        return CompiledQuery(self.query, with_ctes, columns, self._datasets(with_ctes))
+
+    def _datasets(self, query: exp.Query) -> list[str]:
+        """The datasets the statement reads (bases and join targets), which the engine must have registered."""
+        names = (t.name for t in referenced_tables(query))
+        return list(dict.fromkeys(n for n in names if n in self.project.datasets))
 
     # -- where -------------------------------------------------------------------------------------
     def _where(self) -> list[_Conjunct]:
@@ -169,14 +162,49 @@ class _Compilation:
             key: tuple[object, ...] = (leaf,) if leaf.cumulative else (leaf.dataset, leaf.offsets)
             scan = scans.setdefault(key, _Scan(leaf.dataset, leaf.offsets, [], leaf.cumulative is not None))
             scan.leaves.append(leaf)
-        out = list(scans.values())
+        # unshifted plain scans first, so that a shifted scan can reuse one of them
+        out = sorted(scans.values(), key=lambda s: (s.cumulative, bool(s.offsets)))
         for i, scan in enumerate(out):
             scan.name = f"c{i}"
+            base = self._shift_source(scan, out, conjuncts)
             if scan.cumulative:
                 self._cumulative_scan(scan, tops, conjuncts)
+            elif base is not None:
+                self._shifted_scan(scan, base)
             else:
                 self._plain_scan(scan, tops, conjuncts)
         return out
+
+    def _shift_source(self, scan: _Scan, scans: list[_Scan], conjuncts: list[_Conjunct]) -> _Scan | None:
+        """An unshifted scan whose periods, moved by the offset, give this shifted scan's values.
+
+        Possible when the offset maps periods one to one (a month offset by month, not by day: two days of
+        January can land on February 28th), the scan computes every leaf wanted, and no filter on
+        `metric_time` cut the earlier periods out. It saves a second scan of the dataset.
+        """
+        if scan.cumulative or not scan.offsets or self.query.grain is None or \
+                not aligned(self.query.grain, scan.offsets) or any(c.time for c in conjuncts):
+            return None
+        wanted = {replace(leaf, offsets=()) for leaf in scan.leaves}
+        for base in scans:
+            if base is scan:
+                break
+            if not base.cumulative and not base.offsets and base.dataset == scan.dataset and \
+                    wanted <= set(base.leaves):
+                return base
+        return None
+
+    def _shifted_scan(self, scan: _Scan, base: _Scan) -> None:
+        columns: list[str] = []
+        for leaf in scan.leaves:
+            column = self.columns[replace(leaf, offsets=())][1]
+            self.columns[leaf] = (scan.name, column)
+            columns.append(column)
+        moved = as_date(shift(col(TIME, base.name), scan.offsets))
+        select = exp.select(exp.alias_(moved, TIME, quoted=True),
+                            *(col(k, base.name) for k in self.keys if k != TIME),
+                            *(col(c, base.name) for c in dict.fromkeys(columns))).from_(table(base.name), copy=False)
+        self.ctes.append((scan.name, select))
 
     def _check_leaf(self, leaf: Leaf, top: str, conjuncts: list[_Conjunct]) -> bool:
         dataset = self.project.datasets.get(leaf.dataset)
@@ -307,20 +335,20 @@ class _Compilation:
         select = exp.select()
         if self.query.grain:
             assert reported is not None
-            select = select.select(exp.alias_(reported, TIME, quoted=True))
-        select = select.select(*(exp.alias_(e, n, quoted=True) for n, e in dims), *aggregates)
+            select = select.select(exp.alias_(reported, TIME, quoted=True), copy=False)
+        select = select.select(*(exp.alias_(e, n, quoted=True) for n, e in dims), *aggregates, copy=False)
         select = scope.plan.apply(select)
         filters = [f for f in (where, shared) if f is not None]
         if filters:
-            select = select.where(exp.and_(*(_paren(f) for f in filters)))
+            select = select.where(exp.and_(*(_paren(f) for f in filters)), copy=False)
         group = ([reported.copy()] if self.query.grain and reported is not None else []) + \
             [e.copy() for _, e in dims]
         if group:
-            select = select.group_by(*group)
+            select = select.group_by(*group, copy=False)
             if residuals and all(c is not None for c in residuals):
                 # each metric is aggregated on its own: a group exists only if some metric has rows in it
                 select = select.having(exp.or_(*(exp.GT(this=rows(c), expression=exp.Literal.number(0))
-                                                 for c in residuals)))
+                                                 for c in residuals)), copy=False)
         self.ctes.append((scan.name, select))
 
     def _cumulative_scan(self, scan: _Scan, tops: dict[Leaf, str], conjuncts: list[_Conjunct]) -> None:
@@ -340,21 +368,21 @@ class _Compilation:
     def _combine(self, scans: list[_Scan], nodes: dict[str, Node], conjuncts: list[_Conjunct]) -> exp.Select:
         spine_wanted = bool(self.query.grain) and any(_wants_spine(node) for node in nodes.values())
         if len(scans) == 1 and not spine_wanted:
-            source, aliases = _table(scans[0].name, "k"), {scans[0].name: "k"}
-            select = self._outer_select("k", nodes, aliases).from_(source)
+            source, aliases = table(scans[0].name, "k"), {scans[0].name: "k"}
+            select = self._outer_select("k", nodes, aliases).from_(source, copy=False)
         elif not self.keys:
             aliases = {scan.name: scan.name for scan in scans}
-            select = self._outer_select(None, nodes, aliases).from_(_table(scans[0].name))
+            select = self._outer_select(None, nodes, aliases).from_(table(scans[0].name), copy=False)
             for scan in scans[1:]:
-                select = select.join(_table(scan.name), join_type="cross")
+                select = join(select, table(scan.name), "cross")
         else:
             keys_name = self._keys(scans, spine_wanted, conjuncts)
             aliases = {scan.name: scan.name for scan in scans}
-            select = self._outer_select("k", nodes, aliases).from_(_table(keys_name, "k"))
+            select = self._outer_select("k", nodes, aliases).from_(table(keys_name, "k"), copy=False)
             for scan in scans:
-                on = exp.and_(*(exp.NullSafeEQ(this=_col(key, "k"), expression=_col(key, scan.name))
+                on = exp.and_(*(exp.NullSafeEQ(this=col(key, "k"), expression=col(key, scan.name))
                                 for key in self.keys))
-                select = select.join(_table(scan.name), on=on, join_type="left")
+                select = join(select, table(scan.name), "left", on)
         return self._order_limit(select)
 
     def _keys(self, scans: list[_Scan], spine_wanted: bool, conjuncts: list[_Conjunct]) -> str:
@@ -370,20 +398,19 @@ class _Compilation:
         periods = spine("keys_data", TIME, self.query.grain)
         time_filters = [c.tree for c in conjuncts if c.time and not c.other]
         if time_filters:
-            periods = exp.select("*").from_(exp.Subquery(this=periods, alias=exp.TableAlias(this=_q("s")))) \
-                .where(exp.and_(*(t.copy() for t in time_filters)))
+            condition = exp.and_(*(t.copy() for t in time_filters))
+            periods = exp.select("*").from_(subquery(periods, "s"), copy=False).where(condition, copy=False)
         self.ctes.append(("spine", periods))
         dims = [k for k in self.keys if k != TIME]
-        filled = exp.select(_col(TIME, "s"), *(_col(d, "v") for d in dims)).from_(_table("spine", "s"))
+        filled = exp.select(col(TIME, "s"), *(col(d, "v") for d in dims)).from_(table("spine", "s"), copy=False)
         if dims:
-            values = exp.select(*(_col(d) for d in dims)).distinct().from_(_table("keys_data"))
-            filled = filled.join(exp.alias_(exp.Subquery(this=values), "v", table=True, quoted=True),
-                                 join_type="cross")
+            values = exp.select(*(col(d) for d in dims)).distinct(copy=False).from_(table("keys_data"), copy=False)
+            filled = join(filled, subquery(values, "v"), "cross")
         self.ctes.append((name, exp.union(self._key_select("keys_data"), filled, distinct=True)))
         return name
 
     def _key_select(self, source: str) -> exp.Select:
-        return exp.select(*(_col(k) for k in self.keys)).from_(_table(source))
+        return exp.select(*(col(k) for k in self.keys)).from_(table(source), copy=False)
 
     def _outer_select(self, key_alias: str | None, nodes: dict[str, Node], aliases: dict[str, str]
                       ) -> exp.Select:
@@ -391,14 +418,14 @@ class _Compilation:
         if key_alias is not None:
             names = ([TIME] if self.query.grain else []) + list(self.query.by)
             for key, name in zip(self.keys, names, strict=True):
-                select = select.select(exp.alias_(_col(key, key_alias), name, quoted=True))
+                select = select.select(exp.alias_(col(key, key_alias), name, quoted=True), copy=False)
 
         def column_of(leaf: Leaf) -> exp.Expression:
             cte, column = self.columns[leaf]
-            return _col(column, aliases[cte])
+            return col(column, aliases[cte])
 
         for name, node in nodes.items():
-            select = select.select(exp.alias_(node.value(column_of), name, quoted=True))
+            select = select.select(exp.alias_(node.value(column_of), name, quoted=True), copy=False)
         return select
 
     def _order_limit(self, select: exp.Select) -> exp.Select:
@@ -410,9 +437,9 @@ class _Compilation:
             order = [exp.Ordered(this=exp.Literal.number(i + 1), nulls_first=False)
                      for i in range(len(self.keys))]
         if order:
-            select = select.order_by(*order)
+            select = select.order_by(*order, copy=False)
         if self.query.limit is not None:
-            select = select.limit(self.query.limit)
+            select = select.limit(self.query.limit, copy=False)
         return select
 
     # -- dimension values --------------------------------------------------------------------------
@@ -439,21 +466,21 @@ class _Compilation:
         select = exp.select()
         if self.query.grain:
             assert reported is not None
-            select = select.select(exp.alias_(reported, TIME, quoted=True))
+            select = select.select(exp.alias_(reported, TIME, quoted=True), copy=False)
         names = list(self.query.by)
-        select = select.select(*(exp.alias_(e, names[int(n[1:])], quoted=True) for n, e in dims)).distinct()
+        select = select.select(*(exp.alias_(e, names[int(n[1:])], quoted=True) for n, e in dims), copy=False)
+        select = select.distinct(copy=False)
         select = scope.plan.apply(select)
         if where is not None:
-            select = select.where(where)
+            select = select.where(where, copy=False)
         select = self._order_limit(select)
         columns = ([OutputColumn(TIME, "time")] if self.query.grain else []) + \
             [OutputColumn(d, "dimension") for d in self.query.by]
-        return CompiledQuery(self.query, select, columns, [base])
+        return CompiledQuery(self.query, select, columns, self._datasets(select))
 
 
 def _wants_spine(node: Node) -> bool:
-    children = [c for c in (node.numerator, node.denominator, *node.inputs.values()) if c is not None]
-    return node.metric.join_to_timespine or any(_wants_spine(c) for c in children)
+    return node.metric.join_to_timespine or any(_wants_spine(c) for c in node.children)
 
 
 def _conjuncts(tree: exp.Expression) -> list[exp.Expression]:

@@ -24,6 +24,7 @@ from charter.core.semantic.aggregates import DECOMPOSABLE, aggregate, rows
 from charter.core.semantic.plan import Leaf
 from charter.core.semantic.query import TIME
 from charter.core.semantic.scope import Scope
+from charter.core.semantic.sqlbuild import col, join, subquery, table
 from charter.core.semantic.timespine import as_date, interval, shift, spine, truncate
 
 DAY = "day"
@@ -51,15 +52,6 @@ class CumulativeInput:
     column: str
 
 
-def _col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table=table, quoted=True)
-
-
-def _table(name: str, alias: str | None = None) -> exp.Expression:
-    table = exp.Table(this=exp.to_identifier(name, quoted=True))
-    return exp.alias_(table, alias, table=True, quoted=True) if alias else table
-
-
 def cumulative_ctes(spec: CumulativeInput) -> list[tuple[str, exp.Select]]:
     """The CTEs of one cumulative leaf; the last has `metric_time` (with a grain), the keys and the value."""
     scope, leaf = spec.scope, spec.leaf
@@ -75,27 +67,26 @@ def cumulative_ctes(spec: CumulativeInput) -> list[tuple[str, exp.Select]]:
     select = exp.select(exp.alias_(day, DAY, quoted=True),
                         *(exp.alias_(e, n, quoted=True) for n, e in spec.dims))
     if decomposable:
-        select = select.select(*_partials(spec))
-        select = select.group_by(day, *(e for _, e in spec.dims))
+        select = select.select(*_partials(spec), copy=False)
+        select = select.group_by(day.copy(), *(e.copy() for _, e in spec.dims), copy=False)
     else:
         select = select.select(exp.alias_(spec.value.copy() if spec.value is not None else exp.Star(), "v",
-                                          quoted=True))
+                                          quoted=True), copy=False)
         if spec.condition is not None:
-            select = select.select(exp.alias_(spec.condition.copy(), "q", quoted=True))
+            select = select.select(exp.alias_(spec.condition.copy(), "q", quoted=True), copy=False)
         if leaf.agg == "count_distinct":
-            select = select.distinct()
+            select = select.distinct(copy=False)
     select = scope.plan.apply(select)
     if spec.where is not None:
-        select = select.where(spec.where.copy())
+        select = select.where(spec.where.copy(), copy=False)
     ctes.append((base, select))
 
     # 2. every day from the first to the last, for every combination of the dimensions
     ctes.append((days, spine(base, DAY, "day", alias=DAY)))
     if keys:
-        combos = exp.select(*(_col(k) for k in keys)).distinct().from_(_table(base))
-        ctes.append((grid, exp.select(_col(DAY, "s"), *(_col(k, "k") for k in keys))
-                     .from_(_table(days, "s")).join(exp.alias_(exp.Subquery(this=combos), "k", table=True,
-                                                                quoted=True), join_type="cross")))
+        combos = exp.select(*(col(k) for k in keys)).distinct(copy=False).from_(table(base), copy=False)
+        select = exp.select(col(DAY, "s"), *(col(k, "k") for k in keys)).from_(table(days, "s"), copy=False)
+        ctes.append((grid, join(select, subquery(combos, "k"), "cross")))
     else:
         grid = days
 
@@ -122,9 +113,9 @@ def _partials(spec: CumulativeInput) -> list[exp.Expression]:
 def _window(spec: CumulativeInput, func: exp.Expression, keys: list[str]) -> exp.Window:
     cumulative = spec.leaf.cumulative
     assert cumulative is not None
-    partition: list[exp.Expression] = [_col(k, "g") for k in keys]
+    partition: list[exp.Expression] = [col(k, "g") for k in keys]
     if cumulative.grain_to_date:
-        partition.append(truncate(_col(DAY, "g"), cumulative.grain_to_date))
+        partition.append(truncate(col(DAY, "g"), cumulative.grain_to_date))
     frame = None
     if cumulative.window is not None:
         # the frame includes its lower bound; the window (d - window, d] excludes it
@@ -136,7 +127,7 @@ def _window(spec: CumulativeInput, func: exp.Expression, keys: list[str]) -> exp
             start = exp.Paren(this=exp.Sub(this=interval(window_spec), expression=interval_days(1)))
         frame = exp.WindowSpec(kind="RANGE", start=start, start_side="PRECEDING", end="CURRENT ROW")
     window = exp.Window(this=func, partition_by=partition or None,
-                        order=exp.Order(expressions=[exp.Ordered(this=_col(DAY, "g"))]))
+                        order=exp.Order(expressions=[exp.Ordered(this=col(DAY, "g"))]))
     if frame is not None:
         window.set("spec", frame)
     return window
@@ -148,64 +139,63 @@ def interval_days(days: int) -> exp.Interval:
 
 def _window_series(spec: CumulativeInput, base: str, grid: str, keys: list[str]) -> exp.Select:
     agg = spec.leaf.agg
-    p = _col("p", "a")
+    p = col("p", "a")
     if agg == "avg":
-        count = _window(spec, exp.Sum(this=_col("c", "a")), keys)
+        count = _window(spec, exp.Sum(this=col("c", "a")), keys)
         value: exp.Expression = exp.Div(this=_window(spec, exp.Sum(this=p), keys),
                                         expression=exp.Nullif(this=count, expression=exp.Literal.number(0)))
     else:
         func = {"count": exp.Sum, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}[agg]
         value = _window(spec, func(this=p), keys)
-    on = [exp.EQ(this=_col(DAY, "g"), expression=_col(DAY, "a"))]
-    on += [exp.NullSafeEQ(this=_col(k, "g"), expression=_col(k, "a")) for k in keys]
-    return (exp.select(_col(DAY, "g"), *(_col(k, "g") for k in keys), exp.alias_(value, "v", quoted=True),
-                       exp.alias_(_window(spec, exp.Sum(this=_col(ROWS, "a")), keys), ROWS, quoted=True))
-            .from_(_table(grid, "g")).join(_table(base, "a"), on=exp.and_(*on), join_type="left"))
+    on = [exp.EQ(this=col(DAY, "g"), expression=col(DAY, "a"))]
+    on += [exp.NullSafeEQ(this=col(k, "g"), expression=col(k, "a")) for k in keys]
+    select = exp.select(col(DAY, "g"), *(col(k, "g") for k in keys), exp.alias_(value, "v", quoted=True),
+                        exp.alias_(_window(spec, exp.Sum(this=col(ROWS, "a")), keys), ROWS, quoted=True))
+    return join(select.from_(table(grid, "g"), copy=False), table(base, "a"), "left", exp.and_(*on))
 
 
 def _range_series(spec: CumulativeInput, base: str, grid: str, keys: list[str]) -> exp.Select:
     cumulative = spec.leaf.cumulative
     assert cumulative is not None
-    on: list[exp.Expression] = [exp.NullSafeEQ(this=_col(k, "r"), expression=_col(k, "g")) for k in keys]
+    on: list[exp.Expression] = [exp.NullSafeEQ(this=col(k, "r"), expression=col(k, "g")) for k in keys]
     if spec.condition is not None:
-        on.append(_col("q", "r"))
-    on.append(exp.LTE(this=_col(DAY, "r"), expression=_col(DAY, "g")))
+        on.append(col("q", "r"))
+    on.append(exp.LTE(this=col(DAY, "r"), expression=col(DAY, "g")))
     if cumulative.window is not None:
-        on.append(exp.GT(this=_col(DAY, "r"), expression=exp.Sub(this=_col(DAY, "g"),
+        on.append(exp.GT(this=col(DAY, "r"), expression=exp.Sub(this=col(DAY, "g"),
                                                                   expression=interval(cumulative.window))))
     elif cumulative.grain_to_date:
-        on.append(exp.GTE(this=_col(DAY, "r"), expression=truncate(_col(DAY, "g"), cumulative.grain_to_date)))
-    value = aggregate(spec.leaf.agg, _col("v", "r"), spec.leaf.percentile)
-    group = [_col(DAY, "g"), *(_col(k, "g") for k in keys)]
-    return (exp.select(*group, exp.alias_(value, "v", quoted=True),
-                       exp.alias_(exp.Count(this=exp.Star()), ROWS, quoted=True))
-            .from_(_table(grid, "g")).join(_table(base, "r"), on=exp.and_(*on), join_type="inner")
-            .group_by(*group))
+        on.append(exp.GTE(this=col(DAY, "r"), expression=truncate(col(DAY, "g"), cumulative.grain_to_date)))
+    value = aggregate(spec.leaf.agg, col("v", "r"), spec.leaf.percentile)
+    group = [col(DAY, "g"), *(col(k, "g") for k in keys)]
+    select = exp.select(*group, exp.alias_(value, "v", quoted=True),
+                        exp.alias_(exp.Count(this=exp.Star()), ROWS, quoted=True)).from_(table(grid, "g"), copy=False)
+    select = join(select, table(base, "r"), "inner", exp.and_(*on))
+    return select.group_by(*(g.copy() for g in group), copy=False)
 
 
 def _per_period(spec: CumulativeInput, series: str, keys: list[str]) -> exp.Select:
     cumulative = spec.leaf.cumulative
     assert cumulative is not None
-    day = _col(DAY)
-    reported = truncate(day, spec.grain or "day")
-    conditions: list[exp.Expression] = [exp.GT(this=_col(ROWS), expression=exp.Literal.number(0))]
+    reported = truncate(col(DAY), spec.grain or "day")
+    conditions: list[exp.Expression] = [exp.GT(this=col(ROWS), expression=exp.Literal.number(0))]
     for tree in spec.time_filters:
         conditions.append(tree.copy().transform(
             lambda n: reported.copy() if isinstance(n, exp.Column) and n.name == TIME and not n.table else n))
     select = exp.select()
     if spec.grain:
-        select = select.select(exp.alias_(reported, TIME, quoted=True))
-    select = select.select(*(_col(k) for k in keys))
+        select = select.select(exp.alias_(reported, TIME, quoted=True), copy=False)
+    select = select.select(*(col(k) for k in keys), copy=False)
     if spec.grain == "day":
-        return select.select(exp.alias_(_col("v"), spec.column, quoted=True)).from_(_table(series)) \
-            .where(exp.and_(*conditions))
+        select = select.select(exp.alias_(col("v"), spec.column, quoted=True), copy=False)
+        return select.from_(table(series), copy=False).where(exp.and_(*conditions), copy=False)
     if cumulative.period_agg == "last":
-        value: exp.Expression = exp.ArgMax(this=_col("v"), expression=day)
+        value: exp.Expression = exp.ArgMax(this=col("v"), expression=col(DAY))
     elif cumulative.period_agg == "first":
-        value = exp.ArgMin(this=_col("v"), expression=day)
+        value = exp.ArgMin(this=col("v"), expression=col(DAY))
     else:
-        value = exp.Avg(this=_col("v"))
-    select = select.select(exp.alias_(value, spec.column, quoted=True)).from_(_table(series)) \
-        .where(exp.and_(*conditions))
-    group = ([reported] if spec.grain else []) + [_col(k) for k in keys]
-    return select.group_by(*group) if group else select
+        value = exp.Avg(this=col("v"))
+    select = select.select(exp.alias_(value, spec.column, quoted=True), copy=False)
+    select = select.from_(table(series), copy=False).where(exp.and_(*conditions), copy=False)
+    group = ([reported.copy()] if spec.grain else []) + [col(k) for k in keys]
+    return select.group_by(*group, copy=False) if group else select

@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from charter.core.diagnostics import did_you_mean
 from charter.core.project import Project
+from charter.core.semantic.sqlbuild import col, join, table
 from charter.core.spec.dataset import Reference
 
 SchemaOf = Callable[[str], "dict[str, str] | None"]
@@ -257,20 +258,15 @@ class JoinPlan:
         return self.aliases[dim.roles]
 
     def column(self, dim: Dimension) -> exp.Column:
-        return exp.column(dim.column, table=self.alias(dim), quoted=True)
+        return col(dim.column, self.alias(dim))
 
     def apply(self, select: exp.Select) -> exp.Select:
         """Add ``FROM base`` and the joins, in the order the chains were first used."""
-        select = select.from_(_table(self.base, self.base))
+        select = select.from_(table(self.base, self.base), copy=False)
         for roles, hop in self.hops.items():
             left, right = self.aliases[roles[:-1]], self.aliases[roles]
-            condition = exp.and_(*(
-                exp.EQ(this=exp.column(tc, table=right, quoted=True),
-                       expression=exp.column(c, table=left, quoted=True))
-                for c, tc in zip(hop.columns, hop.target_columns, strict=False)))
-            select = select.join(_table(hop.target, right), on=condition, join_type="left")
+            condition = exp.and_(*(exp.EQ(this=col(tc, right), expression=col(c, left))
+                                   for c, tc in zip(hop.columns, hop.target_columns, strict=False)))
+            select = join(select, table(hop.target, right), "left", condition)
         return select
 
-
-def _table(name: str, alias: str) -> exp.Expression:
-    return exp.alias_(exp.Table(this=exp.to_identifier(name, quoted=True)), alias, table=True, quoted=True)

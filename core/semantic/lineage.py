@@ -67,9 +67,8 @@ def metric_lineage(project: Project, name: str, schema_of: SchemaOf) -> MetricLi
 
 
 def _inputs(node: Node, out: dict[str, list[str]]) -> None:
-    children = [c for c in (node.numerator, node.denominator, *node.inputs.values()) if c is not None]
-    out[node.metric.name] = list(dict.fromkeys(c.metric.name for c in children))
-    for child in children:
+    out[node.metric.name] = list(dict.fromkeys(c.metric.name for c in node.children))
+    for child in node.children:
         _inputs(child, out)
 
 

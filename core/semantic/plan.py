@@ -68,12 +68,16 @@ class Node:
     expr: exp.Expression | None = None
     inputs: dict[str, Node] = field(default_factory=dict)
 
+    @property
+    def children(self) -> list[Node]:
+        """The metrics this one is computed from (a ratio's two, a derived metric's inputs)."""
+        return [c for c in (self.numerator, self.denominator, *self.inputs.values()) if c is not None]
+
     def leaves(self) -> Iterator[Leaf]:
         if self.leaf is not None:
             yield self.leaf
-        for child in (self.numerator, self.denominator, *self.inputs.values()):
-            if child is not None:
-                yield from child.leaves()
+        for child in self.children:
+            yield from child.leaves()
 
     def value(self, column_of: Callable[[Leaf], exp.Expression]) -> exp.Expression:
         """The metric's value as an expression over the leaf columns."""

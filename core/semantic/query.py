@@ -8,7 +8,7 @@ saved query, or naming the command-line option otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from charter.core.diagnostics import Diagnostic, Severity, UsageError, did_you_mean, error
@@ -118,14 +118,14 @@ class Problems:
 
     def add(self, part: str, index: int | None, message: str, *, hint: str | None = None,
             code: str = "bad-query", offset: int | None = None) -> None:
-        problem = Problem(part, index, message, hint, code, offset)
-        if problem not in self.items:
-            self.items.append(problem)
+        self._keep(Problem(part, index, message, hint, code, offset))
 
     def spec(self, kind: str, name: str, field_path: tuple[str | int, ...], message: str, *,
              hint: str | None = None, code: str = "bad-metric", offset: int | None = None) -> None:
-        problem = SpecProblem(kind, name, field_path, message, hint, code, offset)
-        if problem not in self.items:
+        self._keep(SpecProblem(kind, name, field_path, message, hint, code, offset))
+
+    def _keep(self, problem: Problem | SpecProblem) -> None:
+        if problem not in self.items:  # the same problem found from two metrics is reported once
             self.items.append(problem)
 
     def raise_if_any(self) -> None:
@@ -216,7 +216,3 @@ def check_shape(query: MetricQuery, project: Project, problems: Problems) -> Non
 def output_names(query: MetricQuery) -> list[str]:
     """The result's columns, in order: `metric_time` (with a grain), the dimensions, the metrics."""
     return ([TIME] if query.grain else []) + list(query.by) + list(query.metrics)
-
-
-def dedupe(values: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(values))

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from charter.core.semantic.joins import DimensionProblem, JoinGraph, JoinPlan
 from charter.core.semantic.query import TIME
+from charter.core.semantic.sqlbuild import col
 from charter.core.sqlsafety import SqlProblem, parse_expression
 
 Report = Callable[[DimensionProblem], None]
@@ -70,7 +71,7 @@ class Scope:
         """The dataset's time column, qualified, or None when it has none."""
         if self.time_column is None:
             return None
-        return exp.column(self.time_column, table=self.dataset, quoted=True)
+        return col(self.time_column, self.dataset)
 
     def dimension(self, name: str) -> exp.Expression:
         """The column a dimension name means here (raises :class:`DimensionProblem`)."""

@@ -15,7 +15,7 @@ from typing import Any
 from charter.core.diagnostics import CharterError, Diagnostic
 from charter.core.project import Project
 from charter.core.results import MetricValue
-from charter.core.semantic.api import warehouse_schema
+from charter.core.semantic.api import execute, warehouse_schema
 from charter.core.semantic.compiler import Compiler
 from charter.core.semantic.query import TIME, MetricQuery
 from charter.core.semantic.targets import target_met
@@ -60,7 +60,7 @@ def snapshot_metrics(project: Project, warehouse: Warehouse, *, metrics: Iterabl
 def _values(project: Project, compiler: Compiler, warehouse: Warehouse, names: list[str], grain: str
             ) -> list[MetricValue]:
     compiled = compiler.compile(MetricQuery(metrics=tuple(names), grain=grain))
-    rows = warehouse.engine.execute(compiled.expression).to_pylist()
+    rows = execute(warehouse, compiled).to_pylist()
     out = []
     for row in rows:
         period = _iso(row[TIME])

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from charter.core.durations import Duration
+from charter.core.semantic.sqlbuild import col, subquery, table
 
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 _DAYS = {"day": 1, "week": 7}
@@ -34,6 +35,25 @@ def shift(time: exp.Expression, offsets: Sequence[Duration]) -> exp.Expression:
     for duration in offsets:
         time = exp.Add(this=time, expression=interval(duration))
     return time
+
+
+def aligned(grain: str, offsets: Sequence[Duration]) -> bool:
+    """Whether moving the periods of ``grain`` by ``offsets`` maps each period onto exactly one period.
+
+    >>> aligned("month", [Duration(1, "month")]), aligned("week", [Duration(14, "day")])
+    (True, True)
+    >>> aligned("day", [Duration(1, "month")])  # January 28th-31st all land on February 28th
+    False
+    """
+    if grain in ("day", "week"):
+        if any(d.unit not in _DAYS for d in offsets):
+            return False
+        days = sum(d.amount * _DAYS[d.unit] for d in offsets)
+        return grain == "day" or days % 7 == 0
+    if any(d.unit not in _MONTHS for d in offsets):
+        return False
+    months = sum(d.amount * _MONTHS[d.unit] for d in offsets)
+    return months % _MONTHS[grain] == 0
 
 
 def as_date(value: exp.Expression) -> exp.Expression:
@@ -61,29 +81,20 @@ def period(time: exp.Expression, time_type: str | None, grain: str | None,
     grain = grain or "day"
     if grain == "day":
         return as_date(shifted)
-    if time_type is not None and "TIMESTAMP" in time_type.upper() and not offsets:
+    if time_type is not None and "TIMESTAMP" in time_type.upper():
         return as_date(exp.TimestampTrunc(this=shifted, unit=_unit(grain)))
     return truncate(as_date(shifted), grain)
 
 
-def step(grain: str) -> exp.Interval:
-    """One period of ``grain`` as an interval."""
-    return interval(Duration(1, grain))
-
-
 def series(low: exp.Expression, high: exp.Expression, grain: str) -> exp.Expression:
     """Every period from ``low`` to ``high`` (DATEs, both included), one row each, as a DATE column."""
-    generated = exp.GenerateSeries(start=low, end=high, step=step(grain))
+    generated = exp.GenerateSeries(start=low, end=high, step=interval(Duration(1, grain)))
     return as_date(exp.Explode(this=generated))
 
 
 def spine(source: str, column: str, grain: str, alias: str = "metric_time") -> exp.Select:
     """``SELECT`` every period between the smallest and largest ``column`` of the CTE ``source``."""
-    bounds = exp.select(
-        exp.alias_(exp.Min(this=exp.column(column, quoted=True)), "lo", quoted=True),
-        exp.alias_(exp.Max(this=exp.column(column, quoted=True)), "hi", quoted=True),
-    ).from_(exp.Table(this=exp.to_identifier(source, quoted=True)))
-    low, high = (exp.column(bound, table="bounds", quoted=True) for bound in ("lo", "hi"))
-    periods = series(low, high, grain)
-    return exp.select(exp.alias_(periods, alias, quoted=True)) \
-        .from_(exp.alias_(exp.Subquery(this=bounds), "bounds", table=True, quoted=True))
+    bounds = exp.select(exp.alias_(exp.Min(this=col(column)), "lo", quoted=True),
+                        exp.alias_(exp.Max(this=col(column)), "hi", quoted=True)).from_(table(source), copy=False)
+    periods = series(col("lo", "bounds"), col("hi", "bounds"), grain)
+    return exp.select(exp.alias_(periods, alias, quoted=True)).from_(subquery(bounds, "bounds"), copy=False)

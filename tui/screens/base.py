@@ -41,7 +41,7 @@ class CatalogScreen(Screen[None]):
 
     @property
     def charter(self) -> CharterApp:
-        return self.app  # type: ignore[return-value]
+        return self.app
 
     def read(self, group: str, job: Callable[[Catalog], Message | None]) -> None:
         """Run ``job(catalog)`` in a thread worker of ``group`` and post the message it returns."""

@@ -9,8 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Markdown, Sparkline, Static
 
-from charter.catalog.render import OUTCOME_STYLE, facts_grid, governance_facts, health_table, lineage_tree, \
-    status_badge
+from charter.catalog.render import OUTCOME_STYLE, facts_grid, governance_facts, health_table, lineage_tree, status_badge
 from charter.tui.screens.base import ListScreen
 from charter.tui.widgets.virtual_table import Column, Row
 
@@ -32,9 +31,12 @@ def tags_text(column: ColumnInfoRow) -> Text:
 
 def freshness_text(details: dict[str, Any], check: CheckRow | None) -> Text:
     spec = details.get("freshness")
-    if not spec:
+    if not spec and check is None:
         return Text("no freshness requirement", style="dim")
-    text = Text(f"newest `{spec.get('column')}` within {spec.get('max_age')}")
+    if spec:
+        text = Text(f"newest {spec.get('column')} within {spec.get('max_age')}")
+    else:
+        text = Text(f"rule {check.rule}" if check else "")
     if check is None:
         text.append("  · not checked yet", style="dim")
     else:

@@ -91,7 +91,7 @@ class MetricsScreen(ListScreen):
         obj = view["object"]
         details = obj.details
         fmt, decimals, unit = details.get("format"), details.get("decimals"), details.get("unit")
-        row = next((r for r in self.rows if r.get("name") == obj.name), {})
+        row: dict[str, Any] = next((r for r in self.rows if r.get("name") == obj.name), {})
         title = Text.assemble((obj.label or obj.name, "bold"), "  ", (obj.name, "dim"), "  ", status_badge(obj.status))
         if obj.tier:
             title.append(f"  {obj.tier.replace('_', ' ')}", style="bold magenta" if obj.tier == "north_star" else "")

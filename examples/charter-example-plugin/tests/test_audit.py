@@ -6,9 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from charter import testing
-
 import charter_example_plugin as plugin
+from charter import testing
 from charter_example_plugin.audit import LOG, read_runs
 
 
@@ -76,7 +75,7 @@ def test_charter_audit_command(shop) -> None:
     assert (row["run_id"], row["result"], row["started_at"]) == (run.run_id, "incomplete",
                                                                   "2024-05-01T00:00:00+00:00")
     text = testing.invoke("--project", str(root), "audit", plugins=[plugin])
-    assert text.exit_code == 0 and "incomplete" in text.stdout
+    assert text.exit_code == 0 and "Last 1 run(s) in .charter/audit.jsonl" in text.stdout
 
 
 def test_charter_audit_outside_a_project(tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from charter import testing
-from charter.plugin_api import UsageError
 
 import charter_example_plugin as plugin
+from charter import testing
+from charter.plugin_api import UsageError
 from charter_example_plugin.csv_import import CsvDatasetImporter
 
 LEADS = """\

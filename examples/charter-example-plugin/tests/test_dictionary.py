@@ -6,10 +6,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from charter import testing
-from charter.plugin_api import UsageError
 
 import charter_example_plugin as plugin
+from charter import testing
+from charter.plugin_api import UsageError
 from charter_example_plugin.dictionary import DataDictionaryExporter, cell
 
 
@@ -27,7 +27,8 @@ def test_columns_types_descriptions_and_tags(shop) -> None:
                                 "read_csv_auto(?))", [str(root / "data/customers.csv")]).fetchall())
     assert len(types) == 6
     for column, kind in types.items():
-        assert any(line.startswith(f"| `{column}`") and f"| {kind} |" in line for line in text.splitlines()), column
+        rows = [line for line in text.splitlines() if line.startswith(f"| `{column}`")]
+        assert len(rows) == 1 and f"| {kind} |" in rows[0], column
     assert "| `email` **(personal data)** | VARCHAR | Contact address. | pii.email |" in text
     assert "| `notes` | VARCHAR | Free text typed by the call centre. |  |" in text
     assert "| Primary key | `id` |" in text and "| Defined in | `specs/customers.yaml:2` |" in text

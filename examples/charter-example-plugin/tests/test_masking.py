@@ -1,4 +1,4 @@
-"""The `masked` source: values are hashed exactly as SHA-256 of their text, or redacted; errors point at YAML."""
+"""The `masked` source: values hashed exactly as SHA-256 of their text, or redacted; errors point at YAML."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import io
 
 import pytest
 import sqlglot
-from charter import testing
-from charter.plugin_api import Warehouse
 
 import charter_example_plugin as plugin
+from charter import testing
+from charter.plugin_api import Warehouse
 
 
 def rows_of(root, dataset: str) -> list[dict[str, object]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from charter import testing
-from charter.plugin_api import SpecError
 
 import charter_example_plugin as plugin
+from charter import testing
+from charter.plugin_api import SpecError
 
 
 def run(root: Path) -> dict[str, object]:
@@ -45,7 +45,8 @@ quality:
 """)
     checks = run(root)
     assert (checks["cards_in_notes"].outcome, checks["cards_in_notes"].unexpected_count) == ("warn", 1)
-    assert checks["phones_elsewhere"].unexpected_count == 1  # row 4's `phone`; row 1's `555 0100` is too short
+    # row 4's `phone`; row 1's `555 0100` is too short to be a phone number
+    assert checks["phones_elsewhere"].unexpected_count == 1
     assert (checks["emails_in_city"].outcome, checks["emails_in_city"].unexpected_count) == ("pass", 0)
     assert (checks["mostly"].outcome, checks["mostly"].unexpected_count) == ("pass", 3)  # 2 of 5 pass >= 0.4
 

@@ -1,0 +1,313 @@
+"""Comparing environments: a lock or a manifest against the running interpreter, and against the spec.
+
+Used by `charter env lock` (a lock must satisfy its spec), `charter env check` (what drifted since the
+lock), run manifests (which declared environment a run matched) and `charter reproduce`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from charter.core import envlock
+from charter.core.canonical import spec_hash
+from charter.core.diagnostics import Diagnostic, Severity, SpecError, error
+from charter.core.envlock import (
+    EnvironmentLock,
+    EnvironmentSnapshot,
+    FileProblem,
+    InstalledDistribution,
+    Interpreter,
+    capture_environment,
+    environment_or_error,
+    load_lock,
+    lock_path,
+    make_lock,
+    read_lock,
+    verify_files,
+    write_lock,
+)
+from charter.core.project import Project
+from charter.core.spec.environment import Environment, normalise_arch, normalise_os
+
+
+@dataclass(frozen=True, slots=True)
+class PackageChange:
+    """A difference for one distribution between a recorded environment and another."""
+
+    name: str
+    change: Literal["missing", "extra", "version", "files"]
+    """missing: recorded, not installed now; extra: installed now, not recorded; version: another
+    version; files: same version, different files (rebuilt or patched)."""
+    recorded: str | None
+    running: str | None
+
+    def describe(self) -> str:
+        if self.change == "missing":
+            return f"{self.name} {self.recorded} is missing"
+        if self.change == "extra":
+            return f"{self.name} {self.running} is installed but not in the lock"
+        if self.change == "version":
+            return f"{self.name} {self.recorded} → {self.running}"
+        return f"{self.name} {self.running}: same version, different files (rebuilt or patched)"
+
+
+@dataclass(frozen=True, slots=True)
+class InterpreterChange:
+    field: str
+    recorded: str | None
+    running: str | None
+
+    def describe(self) -> str:
+        return f"{self.field}: {self.recorded or '-'} → {self.running or '-'}"
+
+
+@dataclass(slots=True)
+class Drift:
+    interpreter: list[InterpreterChange] = field(default_factory=list)
+    packages: list[PackageChange] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.interpreter and not self.packages
+
+    def counts(self) -> dict[str, int]:
+        kinds = ("missing", "extra", "version", "files")
+        return {k: sum(1 for p in self.packages if p.change == k) for k in kinds}
+
+
+def _slots(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+PLATFORM_FIELDS = ("implementation", "os", "arch")
+
+
+def platform_mismatch(recorded: Interpreter, running: Interpreter) -> list[InterpreterChange]:
+    """Differences that make two environments incomparable: another Python implementation, OS or CPU."""
+    out = []
+    for name in PLATFORM_FIELDS:
+        a, b = getattr(recorded, name), getattr(running, name)
+        if name == "arch":
+            a, b = normalise_arch(a), normalise_arch(b)
+        elif name == "os":
+            a, b = normalise_os(a), normalise_os(b)
+        if a != b:
+            out.append(InterpreterChange(name, getattr(recorded, name), getattr(running, name)))
+    return out
+
+
+def compare_snapshots(recorded: EnvironmentSnapshot, running: EnvironmentSnapshot) -> Drift:
+    """What differs between a recorded environment and another (packages sorted by name)."""
+    drift = Drift(interpreter=platform_mismatch(recorded.interpreter, running.interpreter))
+    for name in ("version", "libc"):
+        a, b = getattr(recorded.interpreter, name), getattr(running.interpreter, name)
+        if a != b:
+            drift.interpreter.append(InterpreterChange("python" if name == "version" else name, a, b))
+    old, new = recorded.package_map(), running.package_map()
+    for key in sorted(old.keys() | new.keys()):
+        a, b = old.get(key), new.get(key)
+        if b is None:
+            drift.packages.append(PackageChange(a.name, "missing", a.version, None))  # type: ignore[union-attr]
+        elif a is None:
+            drift.packages.append(PackageChange(b.name, "extra", None, b.version))
+        elif a.version != b.version:
+            drift.packages.append(PackageChange(a.name, "version", a.version, b.version))
+        elif a.files_sha256 and b.files_sha256 and a.files_sha256 != b.files_sha256:
+            drift.packages.append(PackageChange(a.name, "files", a.version, b.version))
+    return drift
+
+
+def check_spec(project: Project, name: str, snapshot: EnvironmentSnapshot, *,
+               severity: Severity = Severity.ERROR) -> list[Diagnostic]:
+    """Where ``snapshot`` does not satisfy environment ``name``'s spec, at the spec's file:line:column."""
+    env = project.environments[name]
+    interp = snapshot.interpreter
+    out: list[Diagnostic] = []
+
+    def at(message: str, path: tuple[str | int, ...], hint: str, code: str) -> None:
+        out.append(project.diagnostic_at(severity, message, "environment", name, path, hint=hint, code=code))
+
+    spec = env.python_specifier()
+    if spec is not None and not spec.contains(interp.version, prereleases=True):
+        at(f"environment `{name}` needs Python {env.python}, but this is Python {interp.version}",
+           ("python",), f"run with a Python that matches {env.python}, or change `python:`", "env-python")
+    installed = snapshot.package_map()
+    for index, req in enumerate(env.requirements()):
+        # markers are evaluated for the interpreter described, not necessarily this one
+        if req.marker is not None and not req.marker.evaluate(dict(interp.markers) or None):
+            continue
+        have = installed.get(canonicalize_name(req.name))
+        if have is None:
+            at(f"`{req}` is not installed", ("packages", index), f"pip install '{req}'",
+               "env-package-missing")
+            continue
+        if not req.specifier:
+            continue
+        try:
+            ok = req.specifier.contains(Version(have.version), prereleases=True)
+        except InvalidVersion:
+            at(f"`{req.name}` is installed at `{have.version}`, which is not a PEP 440 version and cannot "
+               f"be compared with `{req.specifier}`", ("packages", index),
+               "reinstall it from a published release", "env-package-version")
+            continue
+        if not ok:
+            at(f"`{req}` is not satisfied: {have.name} {have.version} is installed", ("packages", index),
+               f"pip install '{req}'", "env-package-version")
+    if env.platform is not None:
+        os_ok, arch_ok = env.platform.allows(interp.os, interp.arch)
+        if not os_ok:
+            at(f"environment `{name}` runs on {', '.join(env.platform.os)}, but this is {interp.os}",
+               ("platform", "os"), "run on an allowed OS, or widen `platform.os`", "env-platform")
+        if not arch_ok:
+            at(f"environment `{name}` runs on {', '.join(env.platform.arch)}, but this is {interp.arch}",
+               ("platform", "arch"), "run on an allowed CPU architecture, or widen `platform.arch`",
+               "env-platform")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class VariableChange:
+    name: str
+    declared: str
+    running: str | None
+
+    def describe(self) -> str:
+        now = "unset" if self.running is None else f"`{self.running}`"
+        return f"{self.name} is {now} here; the environment declares `{self.declared}`"
+
+
+def check_variables(env: Environment, environ: Mapping[str, str] | None = None) -> list[VariableChange]:
+    current = os.environ if environ is None else environ
+    return [VariableChange(k, v, current.get(k)) for k, v in sorted(env.variables.items())
+            if current.get(k) != v]
+
+
+@dataclass(slots=True)
+class EnvironmentCheck:
+    """Everything `charter env check NAME` reports (and what a contract's environment criterion uses)."""
+
+    name: str
+    lock_file: str
+    lock: EnvironmentLock
+    running: EnvironmentSnapshot
+    drift: Drift
+    spec_problems: list[Diagnostic]
+    variables: list[VariableChange]
+    stale_lock: bool
+    """The spec was edited after the lock was made."""
+    file_problems: list[FileProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.drift.empty and not self.spec_problems and not self.variables and not self.file_problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"environment": self.name, "lock_file": self.lock_file, "ok": self.ok,
+                "locked": {"interpreter": self.lock.interpreter.describe(),
+                           "created_at": self.lock.created_at, "fingerprint": self.lock.fingerprint_sha256},
+                "running": {"interpreter": self.running.interpreter.describe(),
+                            "fingerprint": self.running.fingerprint()},
+                "interpreter": [_slots(c) for c in self.drift.interpreter],
+                "packages": [_slots(p) for p in self.drift.packages],
+                "counts": self.drift.counts(),
+                "variables": [_slots(v) for v in self.variables],
+                "spec": [d.to_dict() for d in self.spec_problems],
+                "files": [_slots(f) for f in self.file_problems],
+                "stale_lock": self.stale_lock}
+
+
+def check_environment(project: Project, name: str, *,
+                      distributions: Iterable[InstalledDistribution] | None = None,
+                      environ: Mapping[str, str] | None = None, verify: bool = False) -> EnvironmentCheck:
+    """Compare the running interpreter (or ``distributions``) with environment ``name``'s lock and spec.
+
+    Raises :class:`UsageError` for an unknown environment and :class:`SpecError` for a missing or
+    malformed lock, or a lock recorded on another platform (there is nothing meaningful to compare).
+    """
+    env = environment_or_error(project, name)
+    lock, display = load_lock(project, name)
+    dists = list(envlock.installed_distributions() if distributions is None else distributions)
+    running = capture_environment(dists)
+    other = platform_mismatch(lock.interpreter, running.interpreter)
+    if other:
+        what = ", ".join(f"{c.field} {c.recorded}" for c in other)
+        raise SpecError(error(
+            f"{display} was recorded on another platform ({lock.interpreter.describe()}); this is "
+            f"{running.interpreter.describe()}", file=display, code="lock-other-platform",
+            hint=f"check on a machine with {what}, or lock `{name}` again here with "
+                 f"`charter env lock {name}` (keep one lock per platform with `lock_file:`)"))
+    return EnvironmentCheck(
+        name=name, lock_file=display, lock=lock, running=running,
+        drift=compare_snapshots(lock.snapshot(), running),
+        spec_problems=check_spec(project, name, running), variables=check_variables(env, environ),
+        stale_lock=lock.spec_sha256 != spec_hash(env), file_problems=verify_files(dists) if verify else [])
+
+
+def lock_environment(project: Project, name: str, *,
+                     distributions: Iterable[InstalledDistribution] | None = None,
+                     environ: Mapping[str, str] | None = None, write: bool = True
+                     ) -> tuple[EnvironmentLock, str, list[Diagnostic]]:
+    """Record the running interpreter as environment ``name``'s lock.
+
+    A spec the interpreter does not satisfy is a :class:`SpecError` (nothing is written): a lock must
+    describe an environment that satisfies its own spec. Declared variables that differ in this shell
+    come back as warnings.
+    """
+    env = environment_or_error(project, name)
+    snapshot = capture_environment(distributions)
+    problems = check_spec(project, name, snapshot)
+    if problems:
+        raise SpecError(problems)
+    lock = make_lock(name, env, snapshot)
+    path, display = lock_path(project, name)
+    if write:
+        write_lock(path, lock)
+    notes = [project.diagnostic_at(Severity.WARNING, change.describe(), "environment", name,
+                                   ("variables", change.name), code="env-variable",
+                                   hint=f"export {change.name}={change.declared} before running")
+             for change in check_variables(env, environ)]
+    return lock, display, notes
+
+
+def match_declared(project: Project, snapshot: EnvironmentSnapshot,
+                   environ: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """For every declared environment: does ``snapshot`` match its lock and its declared variables?
+
+    Status: ``matches``; ``drift`` (another package set, interpreter or variable value); ``unlocked``
+    (no lock yet, the spec is satisfied); ``unsatisfied`` (no lock, and the spec is not satisfied);
+    ``lock-unreadable``.
+    """
+    out: list[dict[str, Any]] = []
+    for name in sorted(project.environments):
+        path, display = lock_path(project, name)
+        entry: dict[str, Any] = {"name": name, "lock_file": display}
+        lock, problems = read_lock(path, display, expected=name) if path.is_file() else (None, [])
+        unsatisfied = [d.message for d in check_spec(project, name, snapshot)]
+        variables = check_variables(project.environments[name], environ)
+        if lock is None:
+            status = "unsatisfied" if unsatisfied else "unlocked"
+            entry["status"] = "lock-unreadable" if problems else status
+        else:
+            drift = compare_snapshots(lock.snapshot(), snapshot)
+            entry["status"] = "matches" if drift.empty and not unsatisfied and not variables else "drift"
+            entry["lock_fingerprint"] = lock.fingerprint_sha256
+            if not drift.empty:
+                entry["drift"] = drift.counts() | {"interpreter": [c.field for c in drift.interpreter]}
+        if unsatisfied:
+            entry["unsatisfied"] = unsatisfied
+        if variables:
+            entry["variables"] = [v.describe() for v in variables]
+        out.append(entry)
+    return out
+
+
+def warning_for_stale(project: Project, name: str) -> Diagnostic:
+    return project.diagnostic_at(Severity.WARNING, f"the spec of `{name}` changed after it was locked",
+                                 "environment", name, code="env-lock-stale",
+                                 hint=f"lock it again with `charter env lock {name}` and commit the lock")
