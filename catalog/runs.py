@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, default=str, sort_keys=True)
+    """JSON text keeping the key order it was given (sample rows list the primary key first)."""
+    return None if value is None else json.dumps(value, default=str)
 
 
 def _naive_utc(moment: datetime | None) -> datetime | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def file_fingerprint(path: str | Path) -> dict[str, Any]:
                 sha.update(chunk)
         digest = _FILE_CACHE[key] = sha.hexdigest()
     return {"path": str(target), "size": stat.st_size,
-            "mtime": datetime.fromtimestamp(stat.st_mtime, timezone.utc).isoformat(), "sha256": digest}
+            "mtime": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(), "sha256": digest}
 
 
 def files_fingerprint(relation: FileScan, root: Path | None = None) -> dict[str, Any]:

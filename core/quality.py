@@ -15,13 +15,15 @@ is retried alone so that one broken rule is reported as an ``error`` result and 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from sqlglot import exp
 
@@ -46,7 +48,7 @@ class RuleRef:
 
     @property
     def rule(self) -> Rule:
-        return self.suite.rules[self.index]  # type: ignore[no-any-return]
+        return self.suite.rules[self.index]
 
 
 @dataclass
@@ -98,7 +100,7 @@ def apply_filter(expression: exp.Expression, condition: exp.Expression | None) -
     """
     root = exp.Paren(this=expression.copy())
     if condition is None:
-        return root.this  # type: ignore[no-any-return]
+        return root.this
 
     def visit(node: exp.Expression) -> None:
         for child in list(node.iter_expressions()):
@@ -113,7 +115,7 @@ def apply_filter(expression: exp.Expression, condition: exp.Expression | None) -
                 visit(child)
 
     visit(root)
-    return root.this  # type: ignore[no-any-return]
+    return root.this
 
 
 def rule_filter(suite: QualitySuiteBase, rule: Rule) -> exp.Expression | None:
@@ -121,7 +123,7 @@ def rule_filter(suite: QualitySuiteBase, rule: Rule) -> exp.Expression | None:
     parts = [parse_expression(text, what="filter") for text in (suite.where, rule.where) if text]
     if not parts:
         return None
-    return parts[0] if len(parts) == 1 else exp.and_(*parts)
+    return parts[0] if len(parts) == 1 else cast(exp.Expression, exp.and_(*parts))
 
 
 def pii_columns(project: Project, dataset: str) -> set[str]:
@@ -147,7 +149,8 @@ def _row_aggregates(rule: RowRule, ctx: CompileContext) -> tuple[dict[str, exp.E
     """The counts of a row rule, and the predicate of its unexpected rows (before the rule's filter)."""
     failing = rule.failing(ctx)
     column = rule.value_column()
-    unexpected = failing if rule.NULLS_FAIL or column is None else exp.and_(_not_null(column), exp.paren(failing))
+    unexpected = failing if rule.NULLS_FAIL or column is None else \
+        cast(exp.Expression, exp.and_(_not_null(column), exp.paren(failing)))
     values: dict[str, exp.Expression] = {
         "element_count": exp.Count(this=exp.Star()),
         "unexpected_count": exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=unexpected)),
@@ -170,7 +173,7 @@ class _Builder:
             return self.by_sql[key]
         name = alias or f"v{len(self.selects) + 1}"
         self.by_sql[key] = name
-        self.selects.append(exp.alias_(expression, name, quoted=True))
+        self.selects.append(cast(exp.Expression, exp.alias_(expression, name, quoted=True)))
         return name
 
 
@@ -241,7 +244,7 @@ def _plan_sample(item: PlannedRule, failing: exp.Expression | None, table: exp.T
         return
     if failing is None:
         return
-    wanted = list(dict.fromkeys([*primary_key, *rule.sample_columns(ctx)]))  # type: ignore[attr-defined]
+    wanted = list(dict.fromkeys([*primary_key, *rule.sample_columns(ctx)]))
     hidden = [c for c in wanted if c in pii]
     shown = [c for c in wanted if c not in pii and c in ctx.schema]
     if hidden:
@@ -292,11 +295,9 @@ def _isolate(engine: Engine, plan: ScanPlan) -> tuple[dict[str, Any], dict[int, 
     row: dict[str, Any] = {}
     errors: dict[int, str] = {}
     base = fp.rows_expressions(plan.columns, checksum=plan.checksum)
-    try:
+    with contextlib.suppress(CharterError):  # the fingerprint stays unknown; every rule is still tried below
         row.update(engine.execute(exp.select(*[exp.alias_(e, n, quoted=True) for n, e in base.items()])
                                   .from_(plan.table.copy())).to_pylist()[0])
-    except CharterError:
-        pass  # the fingerprint stays unknown; every rule is still tried below
     aliases = {s.alias: s.this for s in plan.query.expressions if isinstance(s, exp.Alias)}
     for position, item in enumerate(plan.rules):
         if item.problem or not item.outputs:

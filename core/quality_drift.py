@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -270,7 +270,7 @@ def baseline_aggregates(rule: DistributionDrift, ctx: CompileContext) -> dict[st
 def baseline_document(rule: DistributionDrift, ctx: CompileContext, values: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON document of a baseline from the values of :func:`baseline_aggregates`."""
     doc: dict[str, Any] = {"charter_baseline": BASELINE_FORMAT, "dataset": ctx.dataset.name, "column": rule.column,
-                           "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                            "where": ctx.filter.sql("duckdb") if ctx.filter is not None else None}
     if kind_of(ctx.column_family(rule.column)) == "numeric":
         edges = [float(e) for e in values["edges"] or []]

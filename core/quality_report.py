@@ -125,14 +125,15 @@ def to_junit(summary: RunSummary) -> str:
         by_suite.setdefault(check.suite, []).append(check)
     totals_ = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for suite, checks in by_suite.items():
-        counts = {"tests": len(checks), "failures": sum(c.outcome == "fail" for c in checks),
+        counts: dict[str, Any] = {"tests": len(checks), "failures": sum(c.outcome == "fail" for c in checks),
                   "errors": sum(c.outcome == "error" for c in checks),
                   "skipped": sum(c.outcome == "skipped" for c in checks)}
         for key, value in counts.items():
             totals_[key] += value
         time_s = sum(c.duration_ms for c in checks) / 1000
-        element = ET.SubElement(root, "testsuite", name=suite, timestamp=summary.run.started_at.isoformat(),
-                                time=f"{time_s:.3f}", **{k: str(v) for k, v in counts.items()})
+        attributes = {"name": suite, "timestamp": summary.run.started_at.isoformat(), "time": f"{time_s:.3f}",
+                      **{k: str(v) for k, v in counts.items()}}
+        element = ET.SubElement(root, "testsuite", attributes)
         for check in checks:
             case = ET.SubElement(element, "testcase", classname=f"{check.dataset}.{suite}", name=check.rule,
                                  time=f"{check.duration_ms / 1000:.3f}")

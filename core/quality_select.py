@@ -32,7 +32,8 @@ def _match(project: Project, selector: str) -> tuple[list[RuleRef], Diagnostic |
                  (kind != "dataset" and r.suite.name == value)]
         pool = ({s.dataset for s in project.quality.values()} if kind != "suite" else set()) | \
                (set(project.quality) if kind != "dataset" else set())
-        what = {"": "dataset or quality suite", "dataset": "dataset with quality suites", "suite": "quality suite"}[kind]
+        what = {"": "dataset or quality suite", "dataset": "dataset with quality suites",
+                "suite": "quality suite"}[kind]
         if not found and kind == "dataset" and value in project.datasets:
             return [], error(f"dataset `{value}` has no quality suite", code="empty-selection",
                              hint="add a suite with `dataset: " + value + "` under `quality:`")
@@ -46,8 +47,9 @@ def _match(project: Project, selector: str) -> tuple[list[RuleRef], Diagnostic |
         pool = set(DIMENSIONS)
         what = "quality dimension"
         if not found and value in DIMENSIONS:
+            used = sorted({r.rule.effective_dimension for r in everything})
             return [], error(f"no rule checks the `{value}` dimension", code="empty-selection",
-                             hint=f"dimensions used: {', '.join(sorted({r.rule.effective_dimension for r in everything}))}")
+                             hint=f"dimensions used: {', '.join(used)}")
     if found:
         return found, None
     hint = did_you_mean(value, pool) or (f"choose from: {', '.join(sorted(pool)[:12])}" if pool else None)

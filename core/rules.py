@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlglot import exp
 
@@ -153,7 +153,7 @@ class CompileContext:
 
 def literal(value: Any) -> exp.Expression:
     """A SQL literal for a spec value (text, number, boolean, date)."""
-    return exp.convert(value)
+    return cast(exp.Expression, exp.convert(value))
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 def new_run_id(now: datetime | None = None) -> str:
     """A run id that sorts by start time: ``20261120T230501123Z-3f9a1c``."""
-    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
     return f"{moment.strftime('%Y%m%dT%H%M%S')}{moment.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
@@ -109,7 +109,7 @@ def execute_run(project: Project, *, selection: list[str] | None = None, engine:
     with Warehouse(project, engine=engine, debug=debug) as warehouse:
         plans = prepare(project, warehouse, refs)
         run = RunInfo(run_id=new_run_id(), project_name=project.name, command=command,
-                      engine=warehouse.engine_type.name, started_at=datetime.now(timezone.utc),
+                      engine=warehouse.engine_type.name, started_at=datetime.now(UTC),
                       project_root=str(project.root), selection=list(selection or []), project=project)
         hook.charter_run_started(run=run)
         summary = RunSummary(run)
@@ -121,7 +121,7 @@ def execute_run(project: Project, *, selection: list[str] | None = None, engine:
                 for result in summary.checks[-len(plan.rules):]:
                     hook.charter_check_finished(run=run, result=result)
                 advance(plan.dataset, len(plan.rules))
-        summary.finished_at = datetime.now(timezone.utc)
+        summary.finished_at = datetime.now(UTC)
         hook.charter_run_finished(run=run, summary=summary)
     return summary
 

@@ -88,7 +88,7 @@ def duration_seconds(duration: Any) -> float | None:
                            "month": 2592000, "quarter": 7862400, "year": 31536000}[value.unit]
 
 
-def _bound(old: float | None, new: float | None, lower: bool) -> Direction:
+def bound_direction(old: float | None, new: float | None, lower: bool) -> Direction:
     """Direction of a change to a lower (``lower=True``) or upper bound that a value must respect."""
     if old == new:
         return "neutral"
@@ -254,7 +254,7 @@ class _Differ:
         a, b = duration_seconds(old), duration_seconds(new)
         if a == b:
             return
-        direction = _bound(a, b, lower=False)
+        direction = bound_direction(a, b, lower=False)
         verb = {"tightens": "tightened", "loosens": "relaxed"}[direction]
         change: Literal["added", "removed", "updated"] = "added" if a is None else "removed" if b is None else "updated"
         self.add(kind, name, path, change, direction, f"{what} {verb}: {_show(old)} → {_show(new)}",
@@ -388,9 +388,9 @@ def _rule_dump(rule: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v not in (None, [], {}) or k in ("severity", "mostly")}
 
 
-def _number_bound(lower: bool) -> Callable[[Any, Any], tuple[Direction, str]]:
+def _numberbound_direction(lower: bool) -> Callable[[Any, Any], tuple[Direction, str]]:
     def judge(a: Any, b: Any) -> tuple[Direction, str]:
-        direction = _bound(a, b, lower)
+        direction = bound_direction(a, b, lower)
         verb = {"tightens": "tightened", "loosens": "relaxed", "neutral": "changed"}[direction]
         return direction, f"{'lower' if lower else 'upper'} bound {verb}: {_show(a)} → {_show(b)}"
     return judge
@@ -420,7 +420,7 @@ def _mostly(a: Any, b: Any) -> tuple[Direction, str]:
 
 
 def _max_age(a: Any, b: Any) -> tuple[Direction, str]:
-    direction = _bound(duration_seconds(a), duration_seconds(b), lower=False)
+    direction = bound_direction(duration_seconds(a), duration_seconds(b), lower=False)
     return direction, f"max age {'tightened' if direction == 'tightens' else 'relaxed'}: {a} → {b}"
 
 
@@ -430,7 +430,7 @@ def _schema_columns(a: Any, b: Any) -> tuple[Direction, str]:
     removed, added = old.keys() - new.keys(), new.keys() - old.keys()
     retyped = [c for c in old.keys() & new.keys() if old[c] != new[c]]
     if retyped or (removed and added):
-        return "incompatible", f"expected columns changed ({', '.join(sorted(retyped | removed | added))})"
+        return "incompatible", f"expected columns changed ({', '.join(sorted(set(retyped) | removed | added))})"
     if added:
         return "tightens", f"columns now expected: {', '.join(sorted(added))}"
     return "loosens", f"columns no longer expected: {', '.join(sorted(removed))}"
@@ -441,12 +441,12 @@ def _neutral(a: Any, b: Any) -> tuple[Direction, str]:
 
 
 _RULE_FIELDS: dict[str, Callable[[Any, Any], tuple[Direction, str]]] = {
-    "min": _number_bound(lower=True), "max": _number_bound(lower=False),
+    "min": _numberbound_direction(lower=True), "max": _numberbound_direction(lower=False),
     "strict_min": _flag, "strict_max": _flag, "exact": _flag,
     "values": _values, "severity": _severity, "mostly": _mostly, "max_age": _max_age,
-    "max_failures": lambda a, b: (_bound(a, b, lower=False), f"tolerated failures {a} → {b}"),
-    "psi_max": lambda a, b: (_bound(a, b, lower=False), f"PSI limit {a} → {b}"),
-    "ks_max": lambda a, b: (_bound(a, b, lower=False), f"KS limit {a} → {b}"),
+    "max_failures": lambda a, b: (bound_direction(a, b, lower=False), f"tolerated failures {a} → {b}"),
+    "psi_max": lambda a, b: (bound_direction(a, b, lower=False), f"PSI limit {a} → {b}"),
+    "ks_max": lambda a, b: (bound_direction(a, b, lower=False), f"KS limit {a} → {b}"),
     "where": _neutral,  # handled by _where
     "name": _neutral, "description": _neutral, "tags": _neutral, "dimension": _neutral,
 }

@@ -10,8 +10,8 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from pydantic import AliasChoices, Field, model_validator
 from sqlglot import exp
@@ -20,8 +20,8 @@ from charter.plugin_api import (
     AggregateRule,
     CompileContext,
     DurationField,
-    Rule,
     RowRule,
+    Rule,
     StrictModel,
     StrList,
     Verdict,
@@ -111,7 +111,7 @@ class _Bounded(Rule):
             high = exp.convert(self.high)
             parts.append(exp.GTE(this=value.copy(), expression=high) if self.strict_max else
                          exp.GT(this=value.copy(), expression=high))
-        return exp.or_(*parts) if len(parts) > 1 else parts[0]
+        return cast(exp.Expression, exp.or_(*parts)) if len(parts) > 1 else parts[0]
 
 
 class _Statistic(_Bounded, AggregateRule):
@@ -170,7 +170,7 @@ class _Duplicates(AggregateRule):
         return [ctx.column(c) for c in self.key_columns()]
 
     def _complete(self, ctx: CompileContext) -> exp.Expression:
-        return exp.and_(*[exp.Not(this=k.is_(exp.null())) for k in self._keys(ctx)])
+        return cast(exp.Expression, exp.and_(*[exp.Not(this=k.is_(exp.null())) for k in self._keys(ctx)]))
 
     def _duplicated_keys(self, ctx: CompileContext) -> exp.Select:
         keys = self._keys(ctx)
@@ -412,13 +412,13 @@ class Freshness(AggregateRule):
 
     def reference_time(self, aware: bool) -> datetime:
         if self.as_of is None:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             return now if aware else now.replace(tzinfo=None)
         moment = _parse_moment(self.as_of)
         if aware and moment.tzinfo is None:
-            return moment.replace(tzinfo=timezone.utc)
+            return moment.replace(tzinfo=UTC)
         if not aware and moment.tzinfo is not None:
-            return moment.astimezone(timezone.utc).replace(tzinfo=None)
+            return moment.astimezone(UTC).replace(tzinfo=None)
         return moment
 
     def evaluate(self, ctx: CompileContext, values: Mapping[str, Any]) -> Verdict:
@@ -616,7 +616,7 @@ class Sql(AggregateRule):
         return []
 
 
-class _AnyVars(dict):  # type: ignore[type-arg]
+class _AnyVars(dict):
     """Variables placeholder used when only the tables a query reads matter."""
 
     def __contains__(self, key: object) -> bool:

@@ -213,8 +213,7 @@ class _Translation:
             target = next((m for m in self.models.values() if entity in m.primary), None)
             if target is None:
                 self.lose(file, f"{where}: foreign entity `{entity}` is the primary entity of no semantic "
-                                "model; "
-                                "no reference is written")
+                                "model; no reference is written")
                 continue
             to = f"{target.name}.{target.primary[entity]}"
             references.append({"column": column, "to": to, "as": entity})
@@ -236,14 +235,13 @@ class _Translation:
             name = dim["name"]
             column = model.columns.get(name)
             if column is None:
-                self.lose(model.file, f"{where}: dimension `{name}` is computed by SQL "
-                                      f"(`{dim.get('expr')}`); "
+                self.lose(model.file, f"{where}: dimension `{name}` is computed by SQL (`{dim.get('expr')}`); "
                                       "Charter dimensions are columns (add it to the table or a SQL dataset)")
                 continue
             if dim.get("type") == "time" and column != model.time_column:
                 self.lose(model.file, f"{where}: time dimension `{name}` is kept as the plain column "
-                                      f"`{column}`; "
-                                      "Charter groups by a time grain only on the dataset's time_column")
+                                      f"`{column}`; Charter groups by a time grain only on the dataset's "
+                                      "time_column")
             if dim.get("is_partition"):
                 self.lose(model.file, f"{where}: `is_partition` of dimension `{name}` is not translated")
             if column != name:
@@ -264,8 +262,7 @@ class _Translation:
                 described[col["name"]] = str(col["description"]).strip()
         if skipped:
             self.lose(docs["_file"], f"model `{model.table}`: the descriptions of columns {where} does not "
-                                     "use "
-                                     f"({', '.join(skipped)}) are not imported")
+                                     f"use ({', '.join(skipped)}) are not imported")
         columns = []
         for name, description in described.items():
             columns.append({"name": name, **({"description": description} if description else {})})
@@ -279,8 +276,7 @@ class _Translation:
         found = self.measures.get(spec.get("name", ""))
         if found is None:
             self.lose(file, f"metric `{metric}`: measure `{spec.get('name')}` is defined in no semantic "
-                            "model; "
-                            "the metric is not written")
+                            "model; the metric is not written")
             return None
         model, raw = found
         self.used_measures.add(spec["name"])
@@ -306,16 +302,13 @@ class _Translation:
             return None
         if raw.get("non_additive_dimension"):
             self.lose(file, f"{where}: measure `{name}` is semi-additive (`non_additive_dimension`), which "
-                            "Charter "
-                            "does not compute; the metric is not written")
+                            "Charter does not compute; the metric is not written")
             return None
         own_time = raw.get("agg_time_dimension")
         if own_time and model.columns.get(own_time) != model.time_column:
             self.lose(file, f"{where}: measure `{name}` aggregates over `{own_time}`, not its semantic "
-                            "model's "
-                            "default time dimension; Charter has one time column per dataset, so the metric "
-                            "is "
-                            "not written")
+                            "model's default time dimension; Charter has one time column per dataset, so the "
+                            "metric is not written")
             return None
         expr = raw.get("expr", name)
         measure: dict[str, Any] = {"agg": agg}
@@ -327,12 +320,10 @@ class _Translation:
             measure["percentile"] = params.get("percentile")
             if params.get("use_discrete_percentile"):
                 self.lose(file, f"measure `{name}`: use_discrete_percentile is not supported; Charter "
-                                "computes "
-                                "the continuous percentile")
+                                "computes the continuous percentile")
             if params.get("use_approximate_percentile"):
                 self.lose(file, f"measure `{name}`: use_approximate_percentile is ignored; Charter computes "
-                                "the "
-                                "exact percentile")
+                                "the exact percentile")
             if measure["percentile"] == 0.5:
                 measure = {"agg": "median", "expr": measure["expr"]}
         return measure
@@ -416,8 +407,8 @@ class _Translation:
                     entry["offset"] = str(spec["offset_window"])
                 if spec.get("offset_to_grain"):
                     self.lose(file, f"metric `{name}`: `offset_to_grain: {spec['offset_to_grain']}` (the "
-                                    "start of "
-                                    "the period) has no Charter equivalent; the metric is not written")
+                                    "start of the period) has no Charter equivalent; the metric is not "
+                                    "written")
                     return None
                 if spec.get("filter"):
                     text = self._filter(file, name, _as_list(spec["filter"]), self._base(spec.get("name")))
@@ -428,8 +419,7 @@ class _Translation:
             out["metrics"] = inputs
             base = self._base(name)
         else:
-            self.lose(file, f"metric `{name}`: `{kind}` metrics have no Charter equivalent; the metric is "
-                            "not "
+            self.lose(file, f"metric `{name}`: `{kind}` metrics have no Charter equivalent; the metric is not "
                             "written")
             return None
         if filters:
@@ -448,7 +438,7 @@ class _Translation:
         params = raw.get("type_params") or {}
         if raw.get("type") in ("simple", "cumulative"):
             ref = params.get("measure")
-            found = self.measures.get(ref.get("name") if isinstance(ref, dict) else ref)
+            found = self.measures.get(str(ref.get("name") if isinstance(ref, dict) else ref))
             return found[0] if found else None
         names = [params.get("numerator"), params.get("denominator"), *(params.get("metrics") or [])]
         for item in names:
@@ -464,8 +454,7 @@ class _Translation:
             translated = self._jinja(file, f"metric `{metric}`", text, base)
             if translated is None:
                 self.lose(file, f"metric `{metric}`: the filter `{text.strip()}` cannot be translated; the "
-                                "metric "
-                                "is not written")
+                                "metric is not written")
                 return None
             parts.append(translated)
         return " and ".join(f"({p})" if len(parts) > 1 else p for p in parts)
@@ -520,8 +509,7 @@ class _Translation:
         missing = [m for m in metrics if m not in self.metric_raw and
                    not (m in self.measures and self.measures[m][1].get("create_metric"))]
         if missing:
-            self.lose(file, f"{where}: metric(s) {', '.join(missing)} are not defined; the saved query is "
-                            "not "
+            self.lose(file, f"{where}: metric(s) {', '.join(missing)} are not defined; the saved query is not "
                             "written")
             return None
         out["metrics"] = metrics
@@ -538,8 +526,7 @@ class _Translation:
             dim = self._reference(call.group(1), args, base) if call else None
             if dim is None or dim == "metric_time":
                 self.lose(file, f"{where}: group by `{item}` is not translated (Charter groups by a time "
-                                "grain "
-                                "only on the metric's time column, and by dimensions reached through "
+                                "grain only on the metric's time column, and by dimensions reached through "
                                 "references)")
                 continue
             by.append(dim)
@@ -550,8 +537,7 @@ class _Translation:
             translated = self._jinja(file, where, text, base)
             if translated is None:
                 self.lose(file, f"{where}: the filter `{text.strip()}` cannot be translated; the saved query "
-                                "is "
-                                "not written")
+                                "is not written")
                 return None
             filters.append(translated)
         if filters:
@@ -564,13 +550,10 @@ class _Translation:
         for export in raw.get("exports") or []:
             kind = (export.get("config") or {}).get("export_as", "table")
             self.lose(file, f"{where}: export `{export.get('name')}` (writes a {kind} in the warehouse) is "
-                            "not "
-                            f"translated; run `charter metrics query --saved {name} --format parquet "
-                            "--output FILE` "
-                            "instead")
+                            f"not translated; run `charter metrics query --saved {name} --format parquet "
+                            "--output FILE` instead")
         if (raw.get("config") or {}).get("cache"):
-            self.lose(file, f"{where}: `config.cache` is not translated (Charter does not cache query "
-                            "results)")
+            self.lose(file, f"{where}: `config.cache` is not translated (Charter does not cache query results)")
         return out
 
     # -- what is left --------------------------------------------------------------------------------
@@ -578,8 +561,8 @@ class _Translation:
         for name, (model, _) in self.measures.items():
             if name not in self.used_measures:
                 self.lose(model.file, f"measure `{name}` of semantic model `{model.name}` is used by no "
-                                      "metric; "
-                                      "Charter has no standalone measures (add a simple metric to keep it)")
+                                      "metric; Charter has no standalone measures (add a simple metric to "
+                                      "keep it)")
         for name, group in self.groups.items():
             owner = group.get("owner") or {}
             members = [m for m, raw in self.metric_raw.items()
@@ -587,8 +570,7 @@ class _Translation:
             what = f"its owner is the `owner:` of its metrics ({', '.join(members)})" if members else \
                 "no metric belongs to it"
             self.lose(group["_file"], f"group `{name}` (owner {owner.get('email') or owner.get('name')}): "
-                                      "Charter "
-                                      f"has no groups; {what}")
+                                      f"Charter has no groups; {what}")
         for name, doc in self.docs.items():
             file = doc["_file"]
             if doc.get("time_spine"):
@@ -601,8 +583,7 @@ class _Translation:
             tests += sorted({_test_name(t) for t in doc.get("tests") or doc.get("data_tests") or []})
             if tests:
                 self.lose(file, f"model `{name}`: dbt data tests ({', '.join(dict.fromkeys(tests))}) are not "
-                                "part of "
-                                "the semantic layer; declare them as a Charter quality suite")
+                                "part of the semantic layer; declare them as a Charter quality suite")
             if name not in {m.table for m in self.models.values()}:
                 self.lose(file, f"model `{name}`: column docs of a model no semantic model reads are not "
                                 "imported")

@@ -87,7 +87,7 @@ def diff(
         new = revisions.load(head, "--head")
         result = diff_revisions(old, new)
         notes = old.notes + new.notes
-    chosen: View = view.value  # type: ignore[assignment]
+    chosen: View = view.value
     if fmt is DiffFormat.json:
         text = _json(result, chosen, notes)
     elif fmt is DiffFormat.markdown:

@@ -89,18 +89,18 @@ def to_gx(rule: Rule, *, for_pandas: bool = False, schema: dict[str, str] | None
         return Translation("expect_column_values_to_be_unique", {"column": column, **mostly})
     if kind == "unique_combination":
         return Translation("expect_compound_columns_to_be_unique",
-                           {"column_list": list(rule.columns), "ignore_row_if": "any_value_is_missing",  # type: ignore[attr-defined]
+                           {"column_list": list(rule.columns), "ignore_row_if": "any_value_is_missing",
                             **mostly})
     if kind == "accepted_values":
         return Translation("expect_column_values_to_be_in_set",
-                           {"column": column, "value_set": list(rule.values), **mostly})  # type: ignore[attr-defined]
+                           {"column": column, "value_set": list(rule.values), **mostly})
     if kind == "between":
         family = _family(schema, column)
         convert = _timestamp if for_pandas and family == "temporal" else (lambda v: v)
         return Translation("expect_column_values_to_be_between", {"column": column, **_bounds(rule, convert), **mostly})
     if kind == "regex":
         return Translation("expect_column_values_to_match_regex",
-                           {"column": column, "regex": rule.pattern, **mostly})  # type: ignore[attr-defined]
+                           {"column": column, "regex": rule.pattern, **mostly})
     if kind == "length_between":
         return Translation("expect_column_value_lengths_to_be_between", {"column": column, **_bounds(rule), **mostly})
     if kind == "row_count_between":
@@ -111,20 +111,20 @@ def to_gx(rule: Rule, *, for_pandas: bool = False, schema: dict[str, str] | None
         return Translation("expect_column_stdev_to_be_between", {"column": column, **_bounds(rule)})
     if kind == "quantile_between":
         low, high = getattr(rule, "min", None), getattr(rule, "max", None)
-        if rule.strict_min or rule.strict_max:  # type: ignore[attr-defined]
+        if rule.strict_min or rule.strict_max:
             return Translation(reason="GX quantile ranges are inclusive; strict bounds have no equivalent")
         kwargs: dict[str, Any] = {"column": column, "quantile_ranges": {
-            "quantiles": [rule.quantile], "value_ranges": [[low, high]]}}  # type: ignore[attr-defined]
+            "quantiles": [rule.quantile], "value_ranges": [[low, high]]}}
         if for_pandas:
             kwargs["allow_relative_error"] = "linear"  # pandas interpolation, as Charter's quantile_cont
         return Translation("expect_column_quantile_values_to_be_between", kwargs,
                            note=None if for_pandas else "GX interpolates quantiles its own way per backend "
                                                         "(pandas: nearest); Charter interpolates linearly")
     if kind == "schema":
-        columns = rule.columns  # type: ignore[attr-defined]
+        columns = rule.columns
         typed = [c.name for c in columns if c.type]
         translation = Translation("expect_table_columns_to_match_set",
-                                  {"column_set": [c.name for c in columns], "exact_match": bool(rule.exact)})  # type: ignore[attr-defined]
+                                  {"column_set": [c.name for c in columns], "exact_match": bool(rule.exact)})
         if typed:
             if for_pandas:
                 return Translation(reason="column types are engine types (DuckDB), which GX's pandas path cannot "
@@ -134,7 +134,7 @@ def to_gx(rule: Rule, *, for_pandas: bool = False, schema: dict[str, str] | None
     if kind == "expression":
         if for_pandas:
             return Translation(reason="GX runs `unexpected_rows_expectation` on SQL datasources only")
-        query = f"SELECT * FROM {{batch}} WHERE NOT COALESCE(({rule.expr.strip()}), FALSE)"  # type: ignore[attr-defined]
+        query = f"SELECT * FROM {{batch}} WHERE NOT COALESCE(({rule.expr.strip()}), FALSE)"
         return Translation("unexpected_rows_expectation", {"unexpected_rows_query": query})
     return Translation(reason=f"rule type `{kind}` has no Great Expectations equivalent")
 
@@ -250,6 +250,12 @@ def _name(text: str) -> str:
     return cleaned if cleaned and re.match(r"[A-Za-z_]", cleaned) else f"gx_{cleaned or 'suite'}"
 
 
+def _default_dimension(kind: str) -> str | None:
+    from charter.plugins.core_rules import CORE_RULES
+
+    return next((cls.DEFAULT_DIMENSION for cls in CORE_RULES if kind in cls.type_names()), None)
+
+
 def from_gx(expectation: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
     """Charter rules (as YAML-ready dicts) for one GX expectation, and what could not be translated."""
     kind = str(expectation.get("type") or expectation.get("expectation_type") or "")
@@ -302,7 +308,7 @@ def from_gx(expectation: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str
     for key in sorted(set(kwargs) - _RUNTIME_KWARGS):
         problems.append(f"{label}: kwarg `{key}: {kwargs[key]}` is not translated")
     charter_meta = meta.get("charter", {}) if isinstance(meta, dict) else {}
-    severity = CHARTER_SEVERITY.get(str(expectation.get("severity") or ""), None)
+    severity = CHARTER_SEVERITY.get(str(expectation.get("severity") or ""))
     for item in rules:
         if charter_meta.get("rule") and len(rules) == 1 and "(" not in str(charter_meta["rule"]):
             item["name"] = _name(str(charter_meta["rule"]))
@@ -311,7 +317,8 @@ def from_gx(expectation: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str
         if severity == "warn" or charter_meta.get("severity") == "warn":
             item["severity"] = "warn"
         dimension = charter_meta.get("dimension") or (meta.get("dimension") if isinstance(meta, dict) else None)
-        if dimension in ("completeness", "uniqueness", "validity", "accuracy", "consistency", "timeliness"):
+        if dimension in ("completeness", "uniqueness", "validity", "accuracy", "consistency", "timeliness") and \
+                dimension != _default_dimension(item["type"]):
             item["dimension"] = dimension
     return rules, problems
 
@@ -330,6 +337,21 @@ def read_gx_suite(source: Path) -> tuple[str | None, list[dict[str, Any]], dict[
         return name, [e for e in data["expectations"] if isinstance(e, dict)], data.get("meta") or {}
     raise UsageError(error(f"`{source.name}` is not a Great Expectations suite (no `expectations` list)",
                            code="bad-import-file"))
+
+
+def _block_dumper() -> Any:
+    import yaml
+
+    class BlockDumper(yaml.SafeDumper):
+        """Writes multi-line text as `|` blocks, as people write descriptions and SQL."""
+
+    def text(dumper: yaml.SafeDumper, value: str) -> Any:
+        style = "|" if "\n" in value.strip() else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value.strip() + "\n" if style else value,
+                                       style=style)
+
+    BlockDumper.add_representer(str, text)
+    return BlockDumper
 
 
 class GXImporter:
@@ -366,7 +388,7 @@ class GXImporter:
             header.append("# Not translated (see `charter import` output):")
             header += [f"#   - {item}" for item in untranslated]
         suite = {"name": name, "dataset": str(dataset), "rules": rules}
-        body = yaml.safe_dump({"quality": [suite]}, sort_keys=False, allow_unicode=True, width=100)
+        body = yaml.dump({"quality": [suite]}, Dumper=_block_dumper(), sort_keys=False, allow_unicode=True, width=100)
         folder.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(header) + "\n" + body, encoding="utf-8")
         return ImportReport(written=[path], untranslated=untranslated)
@@ -447,8 +469,8 @@ class GXEngine(DuckDBEngine):
             suite = gx.ExpectationSuite(name=f"{plan.dataset}_{self._assets}")
             for position, _, translation in members:
                 suite.add_expectation(ExpectationConfiguration(
-                    type=translation.type, kwargs=translation.kwargs, meta={"charter_position": position}
-                ).to_domain_obj())
+                    type=str(translation.type), kwargs=dict(translation.kwargs or {}),
+                    meta={"charter_position": position}).to_domain_obj())
             largest = max(sample_size(item.ref) for _, item, _ in members)
             outcome = batch.validate(suite, result_format={"result_format": "SUMMARY",
                                                            "partial_unexpected_count": max(largest, 1)})

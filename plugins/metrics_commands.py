@@ -68,7 +68,7 @@ def metrics_list(
     tier: Annotated[str | None, typer.Option("--tier", help="north_star, primary, secondary or exploratory.")]
     = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only metrics with this tag (repeatable: all "
-                                                                  "must match).")] = None,
+                                                                "must match).")] = None,
     project_dir: ProjectOption = None,
     fmt: FormatOption = OutputFormat.text,
 ) -> None:
@@ -81,7 +81,7 @@ def metrics_list(
       charter metrics list --tag punctuality --format json
     """
     project, _ = load(ctx, project_dir)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, m in sorted(project.metrics.items()):
         if owner and owner not in m.all_owners:
             continue
@@ -103,7 +103,7 @@ def metrics_list(
     table = Table(title=f"{len(rows)} of {len(project.metrics)} metrics in {project.name}",
                   title_justify="left")
     for col in ("name", "type", "status", "tier", "owner", "label"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col in ("name", "type", "status"))
     for r in rows:
         style = {"certified": "green", "deprecated": "red", "draft": "yellow"}.get(r["status"], "")
         shown = f"[{style}]{r['status']}[/]" if style else r["status"]
@@ -135,7 +135,8 @@ def metrics_show(
 ) -> None:
     """Show a metric: its definition and governance, lineage down to columns, and its compiled SQL.
 
-    The SQL is the metric at its default grain (`time_grain`), as `charter metrics query NAME` runs it.
+    The SQL is the metric at its default grain (`time_grain`; all time when its dataset has no time
+    column), as `charter metrics query NAME --grain GRAIN` runs it.
 
     [bold]Examples[/bold]
 
@@ -145,6 +146,7 @@ def metrics_show(
     """
     from charter.core.semantic.api import OpenProject
     from charter.core.semantic.lineage import metric_lineage
+    from charter.core.semantic.plan import default_grain
     from charter.core.semantic.query import QueryError
     from charter.core.semantic.targets import describe_target
     from charter.core.warehouse import Warehouse
@@ -155,10 +157,11 @@ def metrics_show(
     if metric is None:
         raise UsageError(error(f"no metric named `{name}`", code="unknown-metric",
                                hint=did_you_mean(name, project.metrics) or "run `charter metrics list`"))
+    grain = default_grain(project, name)
     with Warehouse(project, debug=state_of(ctx).debug) as warehouse:
         opened = OpenProject(project, warehouse)
         try:
-            sql = opened.sql([name], grain=metric.time_grain, dialect=dialect)
+            sql = opened.sql([name], grain=grain, dialect=dialect)
         except QueryError as exc:
             fail(exc.diagnostics, project)
         lineage = metric_lineage(project, name, opened.compiler.graph.schema)
@@ -168,7 +171,7 @@ def metrics_show(
             "target": describe_target(metric), "inputs": lineage.inputs,
             "columns": [{"column": c.name, "role": c.role, "upstream": list(c.upstream)}
                         for c in lineage.columns],
-            "datasets": _datasets_of(project, name), "sql": sql, "dialect": dialect}
+            "datasets": _datasets_of(project, name), "sql": sql, "dialect": dialect, "grain": grain}
     if fmt is OutputFormat.json:
         print_json(info)
         return
@@ -209,7 +212,7 @@ def _print_show(metric: Metric, info: dict[str, Any]) -> None:
             branch.add("computed from " + ", ".join(c["upstream"]))
     out.print(tree)
     out.print()
-    out.print(f"[bold]SQL[/] ({info['dialect']}, by {metric.time_grain})")
+    out.print(f"[bold]SQL[/] ({info['dialect']}, {'by ' + info['grain'] if info['grain'] else 'all time'})")
     out.print(Syntax(info["sql"], "sql", word_wrap=True, background_color="default"))
 
 
@@ -235,31 +238,42 @@ def _metric_tree(tree: Any, name: str, inputs: dict[str, list[str]]) -> None:
 
 
 # -- query -----------------------------------------------------------------------------------------
+MetricsArg = Annotated[list[str] | None, typer.Argument(
+    help="Metrics to compute (none: list dimension values).", show_default=False)]
+ByOption = Annotated[list[str] | None, typer.Option(
+    "--by", "-b", help="Dimension to group by: `column`, `role.column` (through a reference), `dataset.column`. "
+                       "Repeatable.")]
+GrainOption = Annotated[str | None, typer.Option(
+    "--grain", "-g", help="Time grain of `metric_time`: day, week (starting Monday), month, quarter, year.")]
+WhereOption = Annotated[list[str] | None, typer.Option(
+    "--where", "-w", help="SQL predicate over dimensions or `metric_time`. Repeatable (all must hold).")]
+OrderOption = Annotated[list[str] | None, typer.Option(
+    "--order", "-o", help="Result column to order by; prefix `-` for descending (`--order=-on_time_rate`).")]
+LimitOption = Annotated[int | None, typer.Option("--limit", "-n", help="At most this many rows.", min=1)]
+SavedOption = Annotated[str | None, typer.Option("--saved", help="Run this saved query from the specs.")]
+ResultFormatOption = Annotated[ResultFormat, typer.Option("--format", "-f", help="table, csv, json or parquet.")]
+OutputOption = Annotated[Path | None, typer.Option(
+    "--output", help="Write the result to this file (required for parquet).", dir_okay=False)]
+SqlOption = Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it.")]
+DialectOption = Annotated[str | None, typer.Option(
+    "--dialect", help="Print the SQL for this engine instead of running it: spark, trino, snowflake, bigquery, "
+                      "postgres, ...")]
+
+
 @metrics_app.command("query")
 def metrics_query(
     ctx: typer.Context,
-    metrics: Annotated[list[str] | None, typer.Argument(help="Metrics to compute (none: list dimension "
-                                                             "values).",
-                                                        show_default=False)] = None,
-    by: Annotated[list[str] | None, typer.Option("--by", "-b", help="Dimension to group by: `column`, "
-                                                 "`role.column` (through a reference), `dataset.column`. "
-                                                 "Repeatable.")] = None,
-    grain: Annotated[str | None, typer.Option("--grain", "-g", help="Time grain of `metric_time`: day, week "
-                                              "(starting Monday), month, quarter, year.")] = None,
-    where: Annotated[list[str] | None, typer.Option("--where", "-w", help="SQL predicate over dimensions or "
-                                                    "`metric_time`. Repeatable (all must hold).")] = None,
-    order: Annotated[list[str] | None, typer.Option("--order", "-o", help="Result column to order by; prefix "
-                                                    "`-` for descending (`--order=-on_time_rate`).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many rows.", min=1)] = None,
-    saved: Annotated[str | None, typer.Option("--saved", help="Run this saved query from the specs.")] = None,
-    fmt: Annotated[ResultFormat, typer.Option("--format", "-f", help="table, csv, json or parquet.")]
-    = ResultFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", help="Write the result to this file (required "
-                                                "for parquet).", dir_okay=False)] = None,
-    show_sql: Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it.")] = False,
-    dialect: Annotated[str | None, typer.Option("--dialect", help="Print the SQL for this engine instead of "
-                                                "running it: spark, trino, snowflake, bigquery, postgres, ...")]
-    = None,
+    metrics: MetricsArg = None,
+    by: ByOption = None,
+    grain: GrainOption = None,
+    where: WhereOption = None,
+    order: OrderOption = None,
+    limit: LimitOption = None,
+    saved: SavedOption = None,
+    fmt: ResultFormatOption = ResultFormat.table,
+    output: OutputOption = None,
+    show_sql: SqlOption = False,
+    dialect: DialectOption = None,
     project_dir: ProjectOption = None,
 ) -> None:
     """Query metrics by time grain and dimensions, with filters, order and limit.
@@ -404,8 +418,7 @@ def _print_table(compiled: CompiledQuery, rows: list[dict[str, Any]], targets: l
         judged = t["rows_met"] + t["rows_missed"]
         colour = "green" if t["rows_missed"] == 0 else "red"
         out.print(f"target {t['metric']} {escape(describe_target(metric) or '')}: [{colour}]met in "
-                  f"{t['rows_met']} "
-                  f"of {judged} row{'s' if judged != 1 else ''}[/]")
+                  f"{t['rows_met']} of {judged} row{'s' if judged != 1 else ''}[/]")
 
 
 @hookimpl

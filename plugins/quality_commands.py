@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from charter.core.results import CheckResult, RunSummary
 
 
-class RunFormat(str, Enum):
+class RunFormat(StrEnum):
     text = "text"
     json = "json"
     junit = "junit"
@@ -46,6 +46,7 @@ def run(
                                                          "suite's or project's `sample_size`, 5).")] = None,
     project_dir: ProjectOption = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar on stderr.")] = True,
+    brief: Annotated[bool, typer.Option("--brief", help="One line per failing check, without sample rows.")] = False,
 ) -> None:
     """Run quality suites: every rule of a dataset in one scan, then samples of failing rows.
 
@@ -62,11 +63,17 @@ def run(
       charter run --format junit --output quality.xml      # for CI
       charter run --format json > results.json
       charter run --engine gx -s suite:airports_quality   # cross-check with Great Expectations
+      charter run --brief                                 # the overview, one line per failing check
     """
     from charter.core.quality_report import exit_code, summary_to_dict, to_junit
     from charter.core.runner import execute_run
 
     state = state_of(ctx)
+    if output is not None and fmt is RunFormat.text:
+        from charter.core.diagnostics import UsageError, error
+
+        raise UsageError(error("--output writes a machine-readable report; add --format json or --format junit",
+                               code="output-needs-format", hint=f"charter run --format junit --output {output}"))
     project, _ = load(ctx, project_dir, fmt="json" if fmt is RunFormat.json else "text")
     summary = execute_run(project, selection=list(select or []), engine=engine, sample_size=sample_size,
                           progress=progress, debug=state.debug)
@@ -83,7 +90,7 @@ def run(
         if machine is not None and output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(machine, encoding="utf-8")
-        render_run(summary, console())
+        render_run(summary, console(), brief=brief)
         if output is not None:
             console().print(f"wrote {output}")
     raise typer.Exit(exit_code(summary))
@@ -115,8 +122,8 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def measured(check: CheckResult) -> str:
-    """One line saying what a check saw, in the words of its kind of rule."""
+def measured(check: CheckResult, *, brief: bool = False) -> str:
+    """One line saying what a check saw, in the words of its kind of rule (shorter when ``brief``)."""
     if check.outcome == "error":
         return check.message
     if check.outcome == "skipped":
@@ -126,6 +133,9 @@ def measured(check: CheckResult) -> str:
     counted = check.unexpected_count is not None and check.element_count is not None
     if counted and check.rule_type in ("not_null",):
         return f"{check.unexpected_count:,} missing of {check.element_count:,} rows ({_pct(check.unexpected_percent)})"
+    if counted and brief and check.rule_type not in ("schema", "unique", "unique_combination"):
+        considered = check.element_count - (check.missing_count or 0)
+        return f"{check.unexpected_count:,} of {considered:,} unexpected ({_pct(check.unexpected_percent)})"
     if counted and check.rule_type in ("unique", "unique_combination"):
         considered = check.element_count - (check.missing_count or 0)
         distinct = check.details.get("duplicated_values")
@@ -151,7 +161,7 @@ def _health_bar(score: float | None, width: int = 10) -> str:
     return "█" * full + "░" * (width - full)
 
 
-def render_run(summary: RunSummary, out: Console, *, samples: int = 3) -> None:
+def render_run(summary: RunSummary, out: Console, *, samples: int = 3, brief: bool = False) -> None:
     """The human report: totals, health per dataset and dimension, then every failing check."""
     from rich.markup import escape
     from rich.table import Table
@@ -160,6 +170,9 @@ def render_run(summary: RunSummary, out: Console, *, samples: int = 3) -> None:
 
     run = summary.run
     total = totals(summary.checks)
+    if not summary.checks:
+        out.print("No quality rule to run: the project has no `quality:` suite.", highlight=False)
+        return
     seconds = (summary.finished_at - run.started_at).total_seconds() if summary.finished_at else 0.0
     out.print(f"[bold]{escape(run.project_name)}[/] · {total.checks} checks on {len(summary.scans)} datasets · "
               f"{run.engine} · {seconds:.2f} s", highlight=False)
@@ -168,14 +181,17 @@ def render_run(summary: RunSummary, out: Console, *, samples: int = 3) -> None:
     for key, title in (("dataset", "Dataset"), ("dimension", "Dimension")):
         table = Table(box=None, pad_edge=False, width=width, header_style="bold", show_edge=False)
         table.add_column(title, no_wrap=True, overflow="ellipsis", ratio=1)
-        for name in ("checks", "pass", "warn", "fail", "error"):
+        skipped = any(c.outcome == "skipped" for c in summary.checks)
+        for name in ("checks", "pass", "warn", "fail", "error", *(("skip",) if skipped else ())):
             table.add_column(name, justify="right", no_wrap=True)
         table.add_column("health", justify="right", no_wrap=True)
         table.add_column("", no_wrap=True, width=10)
         for name, health in health_by(summary.checks, key).items():
-            cells = [health.checks, health.passed, health.warned, health.failed, health.errors]
-            styles = ["", "green", "yellow", "red", "magenta"]
-            shown = [f"[{s}]{v}[/]" if v and s else ("." if not v else str(v)) for v, s in zip(cells, styles, strict=True)]
+            cells = [health.checks, health.passed, health.warned, health.failed, health.errors,
+                     *((health.skipped,) if skipped else ())]
+            styles = ["", "green", "yellow", "red", "magenta", "dim"][:len(cells)]
+            shown = [f"[{s}]{v}[/]" if v and s else ("." if not v else str(v))
+                     for v, s in zip(cells, styles, strict=True)]
             score = health.score
             table.add_row(escape(name), *shown, "-" if score is None else f"{score:.0%}", _health_bar(score))
         out.print()
@@ -189,7 +205,10 @@ def render_run(summary: RunSummary, out: Console, *, samples: int = 3) -> None:
                   f"{warns} warning{'s' if warns != 1 else ''})")
         order = {"fail": 0, "error": 1, "warn": 2}
         for check in sorted(failing, key=lambda c: order[c.outcome]):
-            _render_check(check, out, width, samples)
+            if brief:
+                _render_line(check, out)
+            else:
+                _render_check(check, out, width, samples)
     out.print()
     if summary.failed:
         bad = sum(c.failed and c.severity == "error" for c in summary.checks)
@@ -200,13 +219,22 @@ def render_run(summary: RunSummary, out: Console, *, samples: int = 3) -> None:
                   f"{total.warned} warnings)")
 
 
+def _render_line(check: CheckResult, out: Console) -> None:
+    from rich.markup import escape
+
+    label, style = _OUTCOME_STYLE[check.outcome]
+    out.print(f"[{style}] {label} [/] {escape(check.dataset)}.{escape(check.rule)}: "
+              f"{escape(measured(check, brief=True))}",
+              no_wrap=True, overflow="ellipsis", highlight=False)
+
+
 def _render_check(check: CheckResult, out: Console, width: int, samples: int) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     label, style = _OUTCOME_STYLE[check.outcome]
     out.print()
-    out.print(f"[{style}] {label} [/] [bold]{escape(check.suite)}[/] › [bold]{escape(check.rule)}[/] "
+    out.print(f"[{style}] {label} [/] [bold]{escape(check.suite)}[/] › [bold]{escape(check.rule)}[/] "  # noqa: RUF001
               f"[dim]({escape(check.rule_type)}, {escape(check.dimension)})[/]", overflow="fold")
     out.print(f"       {escape(measured(check))}", overflow="fold", highlight=False)
     if check.threshold:
@@ -270,12 +298,13 @@ def baseline(
       charter quality baseline weather_quality
       charter quality baseline weather_quality --rule temperature_distribution
     """
+    from sqlglot import exp
+
     from charter.core.diagnostics import UsageError, did_you_mean, error
     from charter.core.quality import RuleRef, apply_filter, rule_filter
     from charter.core.quality_drift import baseline_aggregates, baseline_document, baseline_path, write_baseline
     from charter.core.rules import CompileContext
     from charter.core.warehouse import Warehouse
-    from sqlglot import exp
 
     project, _ = load(ctx, project_dir)
     spec = project.quality.get(suite)
@@ -301,19 +330,19 @@ def baseline(
         table = exp.to_table(exp.to_identifier(spec.dataset, quoted=True).sql("duckdb"), dialect="duckdb")
         for ref in refs:
             drift = ref.rule
-            if drift.column not in schema:  # type: ignore[attr-defined]
+            if drift.column not in schema:
                 from charter.core.cliutil import fail
 
-                fail([ref_problem(project, ref, f"column `{drift.column}` does not exist in dataset "  # type: ignore[attr-defined]
+                fail([ref_problem(project, ref, f"column `{drift.column}` does not exist in dataset "
                                   f"`{spec.dataset}`")], project)
             condition = rule_filter(spec, drift)
             cctx = CompileContext(project, project.datasets[spec.dataset], schema, spec.name, ref.index, condition)
-            values = baseline_aggregates(drift, cctx)  # type: ignore[arg-type]
+            values = baseline_aggregates(drift, cctx)
             query = exp.select(*[exp.alias_(apply_filter(e, condition), n, quoted=True) for n, e in values.items()]
                                ).from_(table.copy())
             row = warehouse.engine.execute(query).to_pylist()[0]
-            document = baseline_document(drift, cctx, row)  # type: ignore[arg-type]
-            path = baseline_path(project.root, drift.baseline)  # type: ignore[attr-defined]
+            document = baseline_document(drift, cctx, row)
+            path = baseline_path(project.root, drift.baseline)
             write_baseline(path, document)
             bins = len(document["counts"])
             out.print(f"[green]✓[/] {drift.display_name}: {document['kind']} baseline of "

@@ -99,6 +99,10 @@ def acquire(config: dict[str, str], *, log_path: Path | None, debug: bool) -> An
     """A new ``SparkSession`` (sharing the process's SparkContext) with Charter's settings applied."""
     from pyspark.sql import SparkSession
 
+    level = logging.INFO if debug else logging.CRITICAL
+    for logger in ("py4j", "SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        # PySpark logs every failed query (stack trace included) on stderr; Charter reports it as a diagnostic
+        logging.getLogger(logger).setLevel(level)
     with _LOCK, quiet():
         base = _STATE["session"]
         if base is None:
@@ -141,7 +145,6 @@ def _start(config: dict[str, str], *, log_path: Path | None, debug: bool) -> Any
     conf = SparkConf(loadDefaults=True)
     for key, value in config.items():
         conf.set(key, value)
-    logging.getLogger("py4j").setLevel(logging.INFO if debug else logging.ERROR)
     gateway = None
     log = None
     if SparkContext._gateway is None and not debug and "PYSPARK_GATEWAY_PORT" not in os.environ:

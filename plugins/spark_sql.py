@@ -160,6 +160,27 @@ def reject_unexpanded_stars(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+# -- set-returning functions ----------------------------------------------------------------------
+def rewrite_generators(tree: exp.Expression) -> exp.Expression:
+    """``CAST(UNNEST(list) AS T)`` (DuckDB) -> ``EXPLODE(TRANSFORM(list, e -> CAST(e AS T)))``.
+
+    Spark refuses a generator nested in another expression; casting the elements first is the same rows.
+    """
+
+    def rewrite(node: exp.Cast) -> exp.Expression | None:
+        inner = node.this
+        if not isinstance(inner, exp.Unnest | exp.Explode) or isinstance(node.parent, exp.Cast):
+            return None
+        values = inner.expressions[0] if isinstance(inner, exp.Unnest) else inner.this
+        if values is None or (isinstance(inner, exp.Unnest) and len(inner.expressions) != 1):
+            return None
+        element = exp.to_identifier("__charter_e")
+        cast = type(node)(this=exp.column(element.copy()), to=node.to.copy())
+        return exp.Explode(this=_fn("TRANSFORM", values.copy(), exp.Lambda(this=cast, expressions=[element])))
+
+    return _replace_all(tree, exp.Cast, rewrite)
+
+
 # -- data types -----------------------------------------------------------------------------------
 def map_types(tree: exp.Expression) -> exp.Expression:
     """DuckDB-only type names -> Spark ones; types Spark lacks are refused."""
@@ -307,6 +328,81 @@ def _double_to_text(value: exp.Expression, target: exp.DataType, safe: bool) -> 
         .else_(_raise("charter: DuckDB and Spark print the number ",
                       exp.Cast(this=value.copy(), to=exp.DataType.build("STRING")),
                       " differently as text; format it explicitly (printf, round)"))
+
+
+# -- subqueries -----------------------------------------------------------------------------------
+def rewrite_in_subqueries(tree: exp.Expression) -> exp.Expression:
+    """``x IN (SELECT y ...)`` as EXISTS predicates with SQL's three-valued result.
+
+    Spark answers FALSE where DuckDB (and SQL) answer NULL (``2 IN (1, NULL)``, ``NULL IN (1)``) when the
+    predicate is a value rather than a WHERE condition, and it plans a negated IN inside an aggregate's
+    FILTER as a nested-loop join (minutes instead of seconds on the example data). The rewrite::
+
+        EXISTS (SELECT 1 ... WHERE p AND y = x)
+        OR (CASE WHEN x IS NULL THEN EXISTS (SELECT 1 ... WHERE p)
+                 ELSE EXISTS (SELECT 1 ... WHERE p AND y IS NULL) END AND NULL)
+
+    is TRUE, FALSE or NULL exactly when the IN is, and Spark plans it as a hash join. Subqueries it
+    cannot rewrite safely (several columns, aggregates, set operations, unqualified outer columns) are
+    left as they are.
+    """
+
+    def rewrite(node: exp.In) -> exp.Expression | None:
+        query = node.args.get("query")
+        select = query.this if isinstance(query, exp.Subquery) else query
+        value = node.this
+        if not isinstance(select, exp.Select) or isinstance(value, exp.Tuple) or len(select.expressions) != 1:
+            return None
+        if any(select.args.get(k) for k in ("group", "having", "limit", "offset", "qualify", "order", "with")):
+            return None
+        item = select.expressions[0]
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if inner.find(exp.AggFunc, exp.Window, exp.Star) is not None:
+            return None
+        outer = {c.table for c in value.find_all(exp.Column)}
+        if "" in outer or value.find(exp.Subquery) is not None:
+            return None  # unqualified outer columns would be captured by the subquery's tables
+        select = _rename_shadowing_sources(select, outer)
+        if select is None:
+            return None
+        item = select.expressions[0]
+        inner = item.this if isinstance(item, exp.Alias) else item
+        condition = select.args["where"].this if select.args.get("where") else None
+
+        def probe(extra: exp.Expression | None) -> exp.Exists:
+            body = select.copy()
+            body.set("distinct", None)
+            body.set("expressions", [_num(1)])
+            parts = [c.copy() for c in (condition, extra) if c is not None]
+            body.set("where", exp.Where(this=exp.and_(*parts)) if parts else None)
+            return exp.Exists(this=body)
+
+        found = probe(exp.EQ(this=_p(inner.copy()), expression=_p(value.copy())))
+        conjuncts = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+        nulls_excluded = any(isinstance(c, exp.Not) and isinstance(c.this, exp.Is) and c.this.this == inner
+                             for c in conjuncts)
+        otherwise: exp.Expression = exp.false() if nulls_excluded else probe(inner.copy().is_(exp.null()))
+        unknown = exp.Case().when(value.copy().is_(exp.null()), probe(None)).else_(otherwise)
+        null = exp.Cast(this=exp.Null(), to=exp.DataType.build("BOOLEAN"))
+        return exp.Paren(this=exp.or_(found, exp.Paren(this=exp.and_(unknown, null))))
+
+    return _replace_all(tree, exp.In, rewrite)
+
+
+def _rename_shadowing_sources(select: exp.Select, outer: set[str]) -> exp.Select | None:
+    """A copy of ``select`` whose tables named like an outer qualifier get fresh aliases (or None)."""
+    select = select.copy()
+    for index, table in enumerate(select.find_all(exp.Table)):
+        if table.alias_or_name not in outer:
+            continue
+        if table.parent_select is not select:
+            return None  # a nested scope shadows the outer name too: leave the IN to Spark
+        old, fresh = table.alias_or_name, f"__charter_in_{index}"
+        table.set("alias", exp.TableAlias(this=exp.to_identifier(fresh, quoted=True)))
+        for column in select.find_all(exp.Column):
+            if column.table == old and column.parent_select is select:
+                column.set("table", exp.to_identifier(fresh, quoted=True))
+    return select
 
 
 # -- aggregates -----------------------------------------------------------------------------------
@@ -601,8 +697,10 @@ def _date_diff(node: exp.DateDiff) -> exp.Expression:
 REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     reject_unexpanded_stars,
     reject_divergent_functions,
+    rewrite_generators,
     rewrite_casts,
     map_types,
+    rewrite_in_subqueries,
     rewrite_quantiles,
     rewrite_regex,
     rewrite_text_functions,

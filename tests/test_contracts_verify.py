@@ -352,3 +352,17 @@ def test_exit_codes_accepted_rejected_spec_error(tmp_path):
     unknown = charter("handover", "verify", "cc", cwd=root)
     assert unknown.returncode == 2 and "no contract named `cc`" in unknown.stderr
     assert "did you mean `c`" in unknown.stderr.lower()
+
+
+def test_an_engine_failure_is_an_error_that_rejects_not_a_crash(tmp_path):
+    root = shop(tmp_path, "acceptance:\n  - {metric: broken_total, min: 0}\n  - {metric: paid_rate, min: 0.6}")
+    (root / "broken.yaml").write_text("""
+datasets:
+  - name: broken
+    source: {sql: "select *, cast(customer as integer) as n from {{ ref('orders_raw') }}"}
+metrics:
+  - {name: broken_total, type: simple, dataset: broken, measure: {agg: sum, expr: n}}
+""")
+    v = verify(root)
+    assert [c.outcome for c in v.criteria] == ["error", "pass"] and not v.accepted
+    assert "Conversion Error" in v.criteria[0].message or "convert" in v.criteria[0].message.lower()

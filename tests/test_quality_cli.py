@@ -109,7 +109,7 @@ def test_text_report_fits_80_columns_and_exits_1(example: Path, capsys: pytest.C
     assert code == 1
     assert max(len(line.rstrip()) for line in out.splitlines()) <= 80
     assert "Traceback" not in out + err
-    assert " FAIL  weather_quality › wind_speed_plausible" in out
+    assert " FAIL  weather_quality › wind_speed_plausible" in out  # noqa: RUF001
     assert "1 unexpected of 26,111 non-null values" in out
     assert "50,094 unexpected of 334,264 non-null values (15.0%)" in out
     assert "expected: exists in planes.tailnum; mostly 0.9" in out

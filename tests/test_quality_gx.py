@@ -158,8 +158,8 @@ rows = st.lists(st.tuples(
     st.one_of(st.none(), texts)), max_size=40)
 
 
-@settings(max_examples=int(os.environ.get("CHARTER_GX_EXAMPLES", "30")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("CHARTER_GX_EXAMPLES", "30")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=rows)
 def test_generated_tables_agree_with_great_expectations(generated: tuple[Project, Warehouse, ScanPlan],
                                                         data: list[tuple[Any, ...]]) -> None:

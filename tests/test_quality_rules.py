@@ -23,9 +23,9 @@ from charter.core.diagnostics import SpecError
 from charter.core.loader import load_project
 from charter.core.project import Project
 from charter.core.quality import execute_plan
+from charter.core.quality_select import select_rules
 from charter.core.results import CheckResult
 from charter.core.runner import prepare, sample_size_for
-from charter.core.quality_select import select_rules
 from charter.core.warehouse import Warehouse
 
 BASE = "charter: 1\nname: q\nwarehouse: {path: ':memory:'}\n"
@@ -170,7 +170,8 @@ def test_row_count_between_counts_rows_after_where(tmp_path: Path) -> None:
 
 
 def test_freshness_against_a_fixed_as_of_with_calendar_months(tmp_path: Path) -> None:
-    table = "select * from (values (1, timestamp '2024-01-31 12:00:00'), (2, timestamp '2023-12-01 00:00:00')) v(id, ts)"
+    table = ("select * from (values (1, timestamp '2024-01-31 12:00:00'), (2, timestamp '2023-12-01 00:00:00')) "
+             "v(id, ts)")
     rules = [{"type": "freshness", "column": "ts", "max_age": "1 month", "as_of": "2024-02-29 12:00:00",
               "name": "one_month_leap"},
              {"type": "freshness", "column": "ts", "max_age": "1 month", "as_of": "2024-03-01 12:00:01",

@@ -276,7 +276,8 @@ def test_fingerprints_of_files_and_of_sql_datasets(tmp_path: Path) -> None:
         {"name": "clean2", "source": {"sql": "select * from {{ ref('shuffled') }}"}}],
         "quality": [{"name": f"q_{n}", "dataset": n, "rules": [{"type": "not_null", "column": "id"}]}
                     for n in ("raw", "clean", "clean2")]}
-    root = write_project(tmp_path / "p", spec, {"raw": TABLE, "shuffled": f"select * from ({TABLE}) order by x desc, id"})
+    shuffled = f"select * from ({TABLE}) order by x desc, id"
+    root = write_project(tmp_path / "p", spec, {"raw": TABLE, "shuffled": shuffled})
     summary = execute_run(load_project(root).unwrap())
     raw = summary.fingerprints["raw"]
     data = (root / "data" / "raw.parquet").read_bytes()

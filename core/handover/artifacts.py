@@ -88,8 +88,11 @@ def value_at(data: Any, key: str) -> Any:
 
 
 def number(value: Any) -> float | None:
-    """A JSON number as a float; None for anything else (booleans and NaN included)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A number (JSON, or an engine's int, float or Decimal) as a float; None for anything else, booleans and
+    NaN included."""
+    from decimal import Decimal
+
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return None
     result = float(value)
     return None if math.isnan(result) else result

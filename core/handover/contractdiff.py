@@ -13,17 +13,10 @@ from charter.core.spec.contract import (
     ModelSignature,
     criterion_kind,
 )
+from charter.core.specdiff import bound_direction, duration_seconds
 
 Item = tuple[str, str, str, str, Any, Any]
 """(path, added|removed|updated, direction, message, old, new)"""
-
-
-def _bound(old: float | None, new: float | None, lower: bool) -> str:
-    if old is None:
-        return "tightens"
-    if new is None:
-        return "loosens"
-    return ("tightens" if new > old else "loosens") if lower else ("tightens" if new < old else "loosens")
 
 
 def _criterion_key(c: Any) -> str:
@@ -45,12 +38,6 @@ def _keyed(criteria: list[Any]) -> dict[str, Any]:
             n += 1
         out[key] = c
     return out
-
-
-def duration_seconds(duration: Any) -> float | None:
-    from charter.core.specdiff import duration_seconds as seconds
-
-    return seconds(duration)
 
 
 def diff_contract(old: Contract, new: Contract) -> list[Item]:
@@ -184,7 +171,7 @@ def _acceptance(old: Contract, new: Contract) -> list[Item]:
         for fld, lower in (("min", True), ("max", False)):
             a, b = getattr(x, fld, None), getattr(y, fld, None)
             if a != b:
-                direction = _bound(a, b, lower)
+                direction = bound_direction(a, b, lower)
                 verb = "raised" if (b or 0) > (a or 0) else "lowered"
                 if a is None or b is None:
                     verb = "added" if a is None else "removed"
@@ -198,7 +185,7 @@ def _acceptance(old: Contract, new: Contract) -> list[Item]:
         if isinstance(x, FreshnessCriterion) and isinstance(y, FreshnessCriterion):
             a, b = duration_seconds(x.max_age), duration_seconds(y.max_age)
             if a != b:
-                out.append((f"acceptance.{key}.max_age", "updated", _bound(a, b, lower=False),
+                out.append((f"acceptance.{key}.max_age", "updated", bound_direction(a, b, lower=False),
                             f"`{key}`: max age {x.max_age} → {y.max_age}", str(x.max_age), str(y.max_age)))
     return out
 
@@ -215,7 +202,7 @@ def _levels(section: str, old: Any, new: Any, kinds: dict[str, str]) -> list[Ite
             x, y = a, b
         if x == y:
             continue
-        direction = _bound(x, y, lower=how == "lower")
+        direction = bound_direction(x, y, lower=how == "lower")
         change = "added" if a is None else "removed" if b is None else "updated"
         out.append((f"{section}.{fld}", change, direction,
                     f"{section} {fld} {'strengthened' if direction == 'tightens' else 'weakened'}: "

@@ -74,6 +74,8 @@ class Context:
     warehouse: Warehouse
     compiler: Compiler
     artifacts: dict[str, ArtifactState]
+    compiled: dict[int, Any] = field(default_factory=dict)
+    """Compiled metric queries by acceptance index (compiled once, before anything runs)."""
 
     def spec_error(self, index: int, field_path: tuple[str | int, ...], problems: list[Diagnostic],
                    prefix: str) -> ContractSpecError:
@@ -124,7 +126,7 @@ def metric(ctx: Context, index: int, c: MetricCriterion) -> CriterionResult:
     rows = ctx.warehouse.engine.execute(compiled.expression).to_pylist()
     details: dict[str, Any] = {"sql": compiled.sql("duckdb"), "datasets": list(compiled.datasets)}
     if not c.grain:
-        value = _float(rows[0].get(c.metric)) if rows else None
+        value = number(rows[0].get(c.metric)) if rows else None
         details["value"] = value
         if value is None:
             return CriterionResult("metric", words, "fail", "NULL", threshold, "recomputed",
@@ -134,7 +136,7 @@ def metric(ctx: Context, index: int, c: MetricCriterion) -> CriterionResult:
                                "" if ok else f"{show(value)} is not {threshold}", index, details)
     from charter.core.semantic.query import TIME
 
-    periods = [(_iso(r.get(TIME)), _float(r.get(c.metric))) for r in rows]
+    periods = [(_iso(r.get(TIME)), number(r.get(c.metric))) for r in rows]
     details["periods"] = [{"period": p, "value": v} for p, v in periods]
     failing = [(p, v) for p, v in periods if v is None or not within(v, c.min, c.max)]
     values = [(p, v) for p, v in periods if v is not None]
@@ -155,22 +157,17 @@ def metric(ctx: Context, index: int, c: MetricCriterion) -> CriterionResult:
 
 
 def compile_metric(ctx: Context, index: int, c: MetricCriterion) -> Any:
-    """Compile the criterion's query; a problem in it is a spec error of the contract."""
+    """Compile the criterion's query (once); a problem in it is a spec error of the contract."""
     from charter.core.semantic.query import MetricQuery, QueryError
 
-    query = MetricQuery(metrics=(c.metric,), grain=c.grain, where=(c.where,) if c.where else ())
-    try:
-        return ctx.compiler.compile(query)
-    except QueryError as exc:
-        raise ctx.spec_error(index, ("where",) if c.where else ("metric",), exc.diagnostics,
-                             f"acceptance criterion on `{c.metric}`") from None
-
-
-def _float(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    result = float(value)
-    return None if result != result else result
+    if index not in ctx.compiled:
+        query = MetricQuery(metrics=(c.metric,), grain=c.grain, where=(c.where,) if c.where else ())
+        try:
+            ctx.compiled[index] = ctx.compiler.compile(query)
+        except QueryError as exc:
+            raise ctx.spec_error(index, ("where",) if c.where else ("metric",), exc.diagnostics,
+                                 f"acceptance criterion on `{c.metric}`") from None
+    return ctx.compiled[index]
 
 
 def _iso(value: Any) -> str | None:
@@ -308,7 +305,7 @@ def freshness(ctx: Context, index: int, c: FreshnessCriterion) -> CriterionResul
     newest = exp.select(exp.alias_(exp.Max(this=exp.column(column, quoted=True)), "newest", quoted=True)) \
         .from_(exp.Table(this=exp.to_identifier(c.freshness, quoted=True)))
     value = ctx.warehouse.engine.execute(newest).to_pylist()[0]["newest"]
-    verdict = rule.evaluate(None, {"newest": value})  # type: ignore[arg-type]
+    verdict = rule.evaluate(None, {"newest": value})
     return CriterionResult("freshness", words, "pass" if verdict.passed else "fail",
                            f"newest {verdict.observed_value}" if verdict.observed_value else "empty", f"<= {c.max_age}",
                            "recomputed", verdict.message, index, {"column": column, **(verdict.details or {})})

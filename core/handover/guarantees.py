@@ -174,7 +174,8 @@ def constraints(ctx: Context, model: LoadedModel | None, replayed: Replay | None
         else:
             mb = size / 1e6
             ok = mb <= c.artifact_size_mb
-            out.append(CriterionResult("constraint", words, "pass" if ok else "fail", f"{mb:.3g} MB ({size:,} bytes)",
+            shown = f"{mb:.3g} MB" if size >= 1e6 else f"{size / 1e3:.3g} kB"
+            out.append(CriterionResult("constraint", words, "pass" if ok else "fail", f"{shown} ({size:,} bytes)",
                                        f"<= {c.artifact_size_mb:g} MB", "measured", "", None))
     if c.p95_latency_ms is not None:
         words = f"p95 latency of one prediction <= {c.p95_latency_ms:g} ms"

@@ -195,8 +195,8 @@ class _Reader:
             roles = [r["to"].split(".", 1)[0] for r in references]
             for ref, role in zip(references, roles, strict=True):
                 if roles.count(role) > 1:  # several joins to one target need distinct role names
-                    columns = ref["column"] if isinstance(ref["column"], list) else [ref["column"]]
-                    ref["as"] = charter_name(f"{role}_by_{'_'.join(columns)}")
+                    joined = ref["column"] if isinstance(ref["column"], list) else [ref["column"]]
+                    ref["as"] = charter_name(f"{role}_by_{'_'.join(map(str, joined))}")
             dataset["references"] = references
         for k, rule in enumerate(obj.get("quality") or []):
             self._quality((*path, "quality", k), rule, None, suite["rules"])
@@ -316,8 +316,8 @@ class _Reader:
         else:
             self.skip(path, f"`type: {kind}` quality (human-readable text) is not executable")
             rule = None
-        if rule is not None:
-            rules.append({**rule, **common})
+        if rule is not None:  # a Charter rule exported as `engine: charter` is authoritative as written
+            rules.append(rule if kind == "custom" else {**rule, **common})
 
     def _library(self, path: PathKey, item: dict[str, Any], column: str | None) -> dict[str, Any] | None:
         metric = item.get("metric")
@@ -336,16 +336,10 @@ class _Reader:
         args = item.get("arguments") or {}
         if metric == "rowCount":
             return self._row_count(path, op, bound)
-        if column is None and metric != "duplicateValues":
-            self.skip(path, f"table-level `{metric}` has no column to check")
-            return None
-        tolerance = self._tolerance(path, metric, op, bound, percent)
+        tolerance = self._tolerance(path, str(metric), op, bound, percent)
         if tolerance is None:
             return None
         kind, amount = tolerance
-        if metric == "nullValues":
-            return self._tolerated({"type": "not_null", "column": column}, kind, amount,
-                                   f"{_quote(column)} is null")
         if metric == "duplicateValues":
             columns = args.get("properties") if isinstance(args.get("properties"), list) else None
             if column is None and not columns:
@@ -357,6 +351,12 @@ class _Reader:
                 self.skip(path, f"`duplicateValues` tolerating {amount} rows: checked with no duplicate allowed")
                 return base
             return {**base, **({"mostly": round(1 - amount / 100, 6)} if kind == "percent" and amount else {})}
+        if column is None:
+            self.skip(path, f"table-level `{metric}` has no column to check")
+            return None
+        if metric == "nullValues":
+            return self._tolerated({"type": "not_null", "column": column}, kind, amount,
+                                   f"{_quote(column)} is null")
         if metric in ("invalidValues", "missingValues"):
             return self._values(path, metric, column, args, kind, amount)
         self.skip(path, f"library metric `{metric}` is not one Charter knows")
@@ -412,7 +412,8 @@ class _Reader:
             return self._tolerated(rule, kind, amount, "")
         if isinstance(invalid, list) and invalid:
             values = [v for v in invalid if v is not None]
-            conditions = [col.is_(exp.null())] if metric == "missingValues" or None in invalid else []
+            conditions: list[exp.Expression] = [col.is_(exp.null())] if metric == "missingValues" or \
+                None in invalid else []
             if values:
                 conditions.append(col.isin(*map(_literal, values)))
             failing = exp.or_(*conditions) if len(conditions) > 1 else conditions[0]
@@ -480,7 +481,7 @@ class _Reader:
     # -- the contract --------------------------------------------------------------------------------
     def _contract(self, data: dict[str, Any], name: str, title: str, delivered: list[dict[str, Any]],
                   suites: list[str]) -> dict[str, Any]:
-        description = data.get("description") if isinstance(data.get("description"), dict) else {}
+        description: dict[str, Any] = data["description"] if isinstance(data.get("description"), dict) else {}
         team = data.get("team")
         members = team.get("members", []) if isinstance(team, dict) else team if isinstance(team, list) else []
         team_name = team.get("name") if isinstance(team, dict) and team.get("name") else \
@@ -489,7 +490,7 @@ class _Reader:
                       str(m.get("role", "")).lower() in ("owner", "data owner", "product owner") and
                       not m.get("dateOut")), None)
         contact = None
-        support = data.get("support") if isinstance(data.get("support"), list) else []
+        support: list[Any] = data["support"] if isinstance(data.get("support"), list) else []
         if support and isinstance(support[0], dict):
             contact = str(support[0].get("url") or support[0].get("channel"))
         contract: dict[str, Any] = {

@@ -27,8 +27,8 @@ def _fingerprint_text(fingerprint: dict[str, Any]) -> str:
         files = fingerprint.get("files", [])
         shown = ", ".join(f"{f.get('path')} sha256 {str(f.get('sha256'))[:12]}…" for f in files[:3])
         more = f" and {len(files) - 3} more" if len(files) > 3 else ""
-        rows = f"; {fingerprint['rows']:,} rows" if isinstance(fingerprint.get("rows"), int) else ""
-        return f"{shown}{more}{rows}"
+        counted = f"; {fingerprint['rows']:,} rows" if isinstance(fingerprint.get("rows"), int) else ""
+        return f"{shown}{more}{counted}"
     rows = fingerprint.get("rows")
     return (f"{rows:,} rows, row-hash sum {str(fingerprint.get('checksum'))[:14]}… ({fingerprint.get('hash')}, "
             f"{fingerprint.get('engine')} {fingerprint.get('engine_version') or ''})".replace(" )", ")"))

@@ -28,7 +28,7 @@ from charter.core.handover.coverage import describe_changes
 from charter.core.project import Project
 from charter.core.spec.base import StrictModel
 
-SIGNOFF_FORMAT = 1
+SIGNOFF_FORMAT: Literal[1] = 1
 
 
 class SignOffEntry(StrictModel):

@@ -16,15 +16,18 @@ Order of work, so that a mistake in the contract stops everything before anythin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from charter.core.diagnostics import UsageError, did_you_mean, error
+from charter.core.diagnostics import CharterError, UsageError, did_you_mean, error
 from charter.core.handover.artifacts import ArtifactState, artifact_state
 from charter.core.handover.coverage import Coverage, compute_coverage, covered_objects, data_fingerprints
 from charter.core.handover.criteria import (
     Context,
+    ContractSpecError,
     CriterionResult,
     artifact,
     compile_metric,
@@ -80,6 +83,22 @@ class Verification:
         return {o: sum(1 for c in self.criteria if c.outcome == o) for o in outcomes}
 
 
+def _guarded(results: dict[int, CriterionResult], index: int, kind: str, target: str,
+             evaluate: Callable[[], Any]) -> None:
+    """Evaluate one criterion; an engine failure (unreadable data, a query the engine refuses) makes it an
+    `error` — the handover cannot be accepted — while mistakes in the contract's spec still stop everything."""
+    try:
+        result = evaluate()
+    except ContractSpecError:
+        raise
+    except CharterError as exc:
+        message = exc.diagnostics[0].message if exc.diagnostics else str(exc)
+        results[index] = CriterionResult(kind, f"{kind} {target}", "error", None, None, None, message, index)
+        return
+    if isinstance(result, CriterionResult):
+        results[index] = result
+
+
 def contract_or_error(project: Project, name: str) -> Contract:
     contract = project.contracts.get(name)
     if contract is None:
@@ -109,12 +128,14 @@ def verify_contract(project: Project, name: str, *, engine: str | None = None, d
         ctx = Context(project, contract, warehouse, Compiler(project, warehouse_schema(warehouse)), artifacts)
         for index, criterion in enumerate(contract.acceptance):  # spec errors first, before any work
             if isinstance(criterion, MetricCriterion) and criterion.claim == "recomputed":
-                compile_metric(ctx, index, criterion)
+                _guarded(results, index, "metric", criterion.metric, partial(compile_metric, ctx, index, criterion))
         for index, criterion in enumerate(contract.acceptance):
+            if index in results:
+                continue
             if isinstance(criterion, MetricCriterion):
-                results[index] = metric(ctx, index, criterion)
+                _guarded(results, index, "metric", criterion.metric, partial(metric, ctx, index, criterion))
             elif isinstance(criterion, FreshnessCriterion):
-                results[index] = freshness(ctx, index, criterion)
+                _guarded(results, index, "freshness", criterion.freshness, partial(freshness, ctx, index, criterion))
             elif isinstance(criterion, ArtifactCriterion):
                 results[index] = artifact(ctx, index, criterion.artifact, criterion)
         extra = implied(ctx)

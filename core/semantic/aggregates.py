@@ -14,22 +14,22 @@ DECOMPOSABLE = frozenset({"count", "sum", "min", "max", "avg"})
 """Aggregations whose value over a window can be combined from daily partial aggregates."""
 
 
-def _filtered(agg: exp.Expression, condition: exp.Expression | None) -> exp.Expression:
+def _filtered(agg: exp.Expr, condition: exp.Expr | None) -> exp.Expr:
     if condition is None:
         return agg
     return exp.Filter(this=agg, expression=exp.Where(this=condition.copy()))
 
 
-def rows(condition: exp.Expression | None) -> exp.Expression:
+def rows(condition: exp.Expr | None) -> exp.Expr:
     """``COUNT(*)`` of the rows passing ``condition``."""
     return _filtered(exp.Count(this=exp.Star()), condition)
 
 
-def aggregate(agg: str, value: exp.Expression | None, percentile: float | None,
-              condition: exp.Expression | None = None) -> exp.Expression:
+def aggregate(agg: str, value: exp.Expr | None, percentile: float | None,
+              condition: exp.Expr | None = None) -> exp.Expr:
     """The plain aggregate (``SUM(x) FILTER (WHERE f)``), without the NULL rule."""
     if agg == "count":
-        base: exp.Expression = exp.Count(this=value.copy() if value is not None else exp.Star())
+        base: exp.Expr = exp.Count(this=value.copy() if value is not None else exp.Star())
     elif agg == "count_distinct":
         assert value is not None
         base = exp.Count(this=exp.Distinct(expressions=[value.copy()]))
@@ -43,8 +43,8 @@ def aggregate(agg: str, value: exp.Expression | None, percentile: float | None,
     return _filtered(base, condition)
 
 
-def measure(agg: str, value: exp.Expression | None, percentile: float | None,
-            condition: exp.Expression | None, *, grouped: bool) -> exp.Expression:
+def measure(agg: str, value: exp.Expr | None, percentile: float | None,
+            condition: exp.Expr | None, *, grouped: bool) -> exp.Expr:
     """A measure's value in an aggregate query: NULL, not 0, when no row of the group passes its filter.
 
     ``grouped`` says whether the query has GROUP BY keys: a group then always has rows, so an unfiltered

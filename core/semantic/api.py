@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from charter.core.diagnostics import EngineError, UsageError, did_you_mean, error
 from charter.core.project import Project
 from charter.core.semantic.compiler import CompiledQuery, Compiler
+from charter.core.semantic.joins import SchemaOf
 from charter.core.semantic.query import MetricQuery
 from charter.core.spec.metric import Metric
 from charter.core.warehouse import Warehouse
@@ -23,12 +24,13 @@ from charter.core.warehouse import Warehouse
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+    from sqlglot import exp
 
 Names = Iterable[str] | str
 """Names (metrics, dimensions, filters): a list, or one string for a list of one."""
 
 
-def warehouse_schema(warehouse: Warehouse) -> Any:
+def warehouse_schema(warehouse: Warehouse) -> SchemaOf:
     """A schema function for the compiler that registers datasets on demand and raises their problems."""
 
     def schema_of(name: str) -> dict[str, str] | None:
@@ -51,7 +53,7 @@ def register(warehouse: Warehouse, compiled: CompiledQuery) -> None:
 def execute(warehouse: Warehouse, compiled: CompiledQuery) -> pa.Table:
     """Run a compiled query on the warehouse's engine."""
     register(warehouse, compiled)
-    return warehouse.engine.execute(compiled.expression)
+    return warehouse.engine.execute(cast("exp.Expression", compiled.expression))
 
 
 class OpenProject:
@@ -112,7 +114,7 @@ class OpenProject:
         """
         connection = getattr(self.warehouse.engine, "connection", None)
         if self.warehouse.engine.name != "duckdb" or connection is None:
-            raise UsageError(error(f"DuckDB relations need the DuckDB engine; this project runs on "
+            raise UsageError(error("DuckDB relations need the DuckDB engine; this project runs on "
                                    f"`{self.warehouse.engine.name}`", code="not-duckdb",
                                    hint="use .query() for an Arrow table, which every engine returns"))
         compiled = self.compile(metrics, by, grain, where, order, limit, saved=saved)

@@ -37,7 +37,7 @@ from charter.core.semantic.timespine import aligned, as_date, period, shift, spi
 from charter.core.spec.metric import Metric
 from charter.core.sqlsafety import SqlProblem, referenced_tables
 
-Optional = exp.Expression | None
+MaybeExpr = exp.Expr | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class CompiledQuery:
 
 @dataclass
 class _Conjunct:
-    tree: exp.Expression
+    tree: exp.Expr
     index: int
     time: bool
     other: bool
@@ -195,6 +195,8 @@ class _Compilation:
         return None
 
     def _shifted_scan(self, scan: _Scan, base: _Scan) -> None:
+        if self.problems.items:
+            return  # the base scan may be incomplete; the problems are raised before the scans are combined
         columns: list[str] = []
         for leaf in scan.leaves:
             column = self.columns[replace(leaf, offsets=())][1]
@@ -216,20 +218,19 @@ class _Compilation:
         if needs and dataset.time_column is None:
             self.problems.spec("dataset", leaf.dataset, ("name",),
                                f"metric `{top}` cannot be {needs}: its dataset `{leaf.dataset}` has no "
-                               "`time_column`", hint="set `time_column:` to the dataset's DATE or TIMESTAMP "
-                                                     "column",
-                               code="no-time-column")
+                               "`time_column`", code="no-time-column",
+                               hint="set `time_column:` to the dataset's DATE or TIMESTAMP column")
             return False
         if leaf.offsets and not self.query.grain:
             self.problems.add("grain", None, f"metric `{top}` compares periods (an offset of "
-                              f"{', '.join(map(str, leaf.offsets))}) and needs a time grain",
+                                             f"{', '.join(map(str, leaf.offsets))}) and needs a time grain",
                               hint="add --grain day|week|month|quarter|year", code="offset-needs-grain")
             return False
         if leaf.cumulative:
             for c in conjuncts:
                 if c.time and c.other:
                     self.problems.add("where", c.index, f"this filter mixes `{TIME}` with other dimensions, "
-                                      f"which cumulative metric `{top}` cannot apply",
+                                                        f"which cumulative metric `{top}` cannot apply",
                                       code="mixed-time-filter",
                                       hint=f"split it: one filter on `{TIME}` (periods reported), one on the "
                                            "dimensions (rows counted)")
@@ -237,24 +238,25 @@ class _Compilation:
         return True
 
     def _scope(self, scan: _Scan, tops: dict[Leaf, str], conjuncts: list[_Conjunct], *, time_in_rows: bool
-               ) -> tuple[Scope, list[tuple[str, exp.Expression]], Optional, Optional]:
+               ) -> tuple[Scope, list[tuple[str, exp.Expr]], MaybeExpr, MaybeExpr]:
         """The scan's scope, its dimension keys, its period expression and its row filter."""
         scope = Scope(self.graph, scan.dataset)
         tops_here = sorted({tops[leaf] for leaf in scan.leaves})
         time = scope.time()
         reported = period(time, scope.time_type, self.query.grain, scan.offsets) if time is not None else None
-        dims: list[tuple[str, exp.Expression]] = []
+        dims: list[tuple[str, exp.Expr]] = []
         for i, name in enumerate(self.query.by):
             try:
                 dims.append((f"d{i}", scope.dimension(name)))
             except DimensionProblem as problem:
                 self._dimension_problem("by", i, problem, scan.dataset, tops_here)
-        filters: list[exp.Expression] = []
+        # in a row filter, `metric_time` is the row's reported period (its day, without a grain)
+        row_time = period(time, scope.time_type, self.query.grain or "day", scan.offsets) \
+            if time is not None else None
+        filters: list[exp.Expr] = []
         for c in conjuncts:
             if c.time and not time_in_rows:
                 continue
-            row_time = period(time, scope.time_type, self.query.grain or "day", scan.offsets) \
-                if time is not None else None
             resolved = scope.resolve(c.tree, lambda p, c=c: self._dimension_problem(  # type: ignore[misc]
                 "where", c.index, p, scan.dataset, tops_here), row_time)
             if resolved is not None:
@@ -266,8 +268,7 @@ class _Compilation:
                            tops: Sequence[str]) -> None:
         if part == "where" and len(problem.parts) == 1 and problem.parts[0] in self.project.metrics:
             self.problems.add("where", index, f"`{problem.parts[0]}` is a metric: filters apply to "
-                                              "dimensions, "
-                              "on rows before aggregation", code="filter-on-metric",
+                                              "dimensions, on rows before aggregation", code="filter-on-metric",
                               hint="to keep the groups with the largest values, use --order and --limit")
             return
         names = ", ".join(f"`{t}`" for t in tops)
@@ -275,7 +276,7 @@ class _Compilation:
         context = f" (for {kind} {names}, computed on `{dataset}`)" if tops else ""
         self.problems.add(part, index, problem.message + context, hint=problem.hint, code=problem.code)
 
-    def _value(self, scope: Scope, leaf: Leaf) -> tuple[exp.Expression | None, bool]:
+    def _value(self, scope: Scope, leaf: Leaf) -> tuple[exp.Expr | None, bool]:
         """A leaf's measure expression resolved in ``scope`` (None for COUNT(*)); and whether it resolved."""
         if leaf.expr is None:
             return None, True
@@ -288,7 +289,7 @@ class _Compilation:
         value = scope.resolve(tree, self._spec_reporter("metric", leaf.metric, ("measure", "expr")))
         return value, value is not None
 
-    def _condition(self, scope: Scope, filters: Iterable[Filter]) -> tuple[exp.Expression | None, bool]:
+    def _condition(self, scope: Scope, filters: Iterable[Filter]) -> tuple[exp.Expr | None, bool]:
         """The AND of metric filters, resolved in ``scope``; and whether they all resolved."""
         conditions, ok = [], True
         for f in filters:
@@ -318,8 +319,8 @@ class _Compilation:
         common = set(scan.leaves[0].filters).intersection(*(set(leaf.filters) for leaf in scan.leaves[1:]))
         shared, ok = self._condition(scope, sorted(common, key=lambda f: f.text))
         grouped = bool(self.keys)
-        aggregates: list[exp.Expression] = []
-        residuals: list[exp.Expression | None] = []
+        aggregates: list[exp.Expr] = []
+        residuals: list[exp.Expr | None] = []
         for leaf in scan.leaves:
             value, value_ok = self._value(scope, leaf)
             residual, residual_ok = self._condition(scope, [f for f in leaf.filters if f not in common])
@@ -367,26 +368,31 @@ class _Compilation:
     # -- combination -------------------------------------------------------------------------------
     def _combine(self, scans: list[_Scan], nodes: dict[str, Node], conjuncts: list[_Conjunct]) -> exp.Select:
         spine_wanted = bool(self.query.grain) and any(_wants_spine(node) for node in nodes.values())
-        if len(scans) == 1 and not spine_wanted:
-            source, aliases = table(scans[0].name, "k"), {scans[0].name: "k"}
-            select = self._outer_select("k", nodes, aliases).from_(source, copy=False)
-        elif not self.keys:
+        sources = [s for s in scans if not s.offsets] or scans
+        if not self.keys and len(scans) > 1:  # one row each: nothing to match
             aliases = {scan.name: scan.name for scan in scans}
             select = self._outer_select(None, nodes, aliases).from_(table(scans[0].name), copy=False)
             for scan in scans[1:]:
                 select = join(select, table(scan.name), "cross")
+            return self._order_limit(select)
+        if len(sources) == 1 and not spine_wanted:
+            # one scan holds every key: it is the key table itself, the others are looked up in it
+            keys_name, keyed = sources[0].name, sources[0].name
         else:
-            keys_name = self._keys(scans, spine_wanted, conjuncts)
-            aliases = {scan.name: scan.name for scan in scans}
-            select = self._outer_select("k", nodes, aliases).from_(table(keys_name, "k"), copy=False)
-            for scan in scans:
-                on = exp.and_(*(exp.NullSafeEQ(this=col(key, "k"), expression=col(key, scan.name))
-                                for key in self.keys))
-                select = join(select, table(scan.name), "left", on)
+            keys_name, keyed = self._keys(sources, spine_wanted, conjuncts), ""
+        aliases = {scan.name: "k" if scan.name == keyed else scan.name for scan in scans}
+        select = self._outer_select("k" if self.keys else None, nodes, aliases) \
+            .from_(table(keys_name, "k"), copy=False)
+        for scan in scans:
+            if scan.name == keyed:
+                continue
+            on = exp.and_(*(exp.NullSafeEQ(this=col(key, "k"), expression=col(key, scan.name))
+                            for key in self.keys))
+            select = join(select, table(scan.name), "left", on)
         return self._order_limit(select)
 
-    def _keys(self, scans: list[_Scan], spine_wanted: bool, conjuncts: list[_Conjunct]) -> str:
-        sources = [s for s in scans if not s.offsets] or scans
+    def _keys(self, sources: list[_Scan], spine_wanted: bool, conjuncts: list[_Conjunct]) -> str:
+        """A CTE of every key: the union of the sources' keys (and of the date spine's periods)."""
         union: exp.Query = self._key_select(sources[0].name)
         for scan in sources[1:]:
             union = exp.union(union, self._key_select(scan.name), distinct=True)
@@ -420,7 +426,7 @@ class _Compilation:
             for key, name in zip(self.keys, names, strict=True):
                 select = select.select(exp.alias_(col(key, key_alias), name, quoted=True), copy=False)
 
-        def column_of(leaf: Leaf) -> exp.Expression:
+        def column_of(leaf: Leaf) -> exp.Expr:
             cte, column = self.columns[leaf]
             return col(column, aliases[cte])
 
@@ -450,14 +456,14 @@ class _Compilation:
             from charter.core.diagnostics import did_you_mean
 
             self.problems.add("by", 0, "without metrics, the first dimension must name its dataset "
-                              "(`dataset.column`), so that Charter knows which rows to list",
+                                       "(`dataset.column`), so that Charter knows which rows to list",
                               hint=did_you_mean(base, self.project.datasets) or
                               "e.g. `--by flights.carrier --by airlines.name`", code="dimension-base")
             self.problems.raise_if_any()
         dataset = self.project.datasets[base]
         if (self.query.grain or any(c.time for c in conjuncts)) and dataset.time_column is None:
             self.problems.spec("dataset", base, ("name",), f"dataset `{base}` has no `time_column`, so its "
-                               "values cannot be listed by period", code="no-time-column",
+                                                           "values cannot be listed by period", code="no-time-column",
                                hint="set `time_column:` on the dataset")
             self.problems.raise_if_any()
         scan = _Scan(base, (), [], False, "values")
@@ -483,13 +489,13 @@ def _wants_spine(node: Node) -> bool:
     return node.metric.join_to_timespine or any(_wants_spine(c) for c in node.children)
 
 
-def _conjuncts(tree: exp.Expression) -> list[exp.Expression]:
+def _conjuncts(tree: exp.Expr) -> list[exp.Expr]:
     inner = tree.unnest() if isinstance(tree, exp.Paren) else tree
     if isinstance(inner, exp.And):
         return _conjuncts(inner.left) + _conjuncts(inner.right)
     return [tree]
 
 
-def _paren(e: exp.Expression) -> exp.Expression:
+def _paren(e: exp.Expr) -> exp.Expr:
     return exp.Paren(this=e) if isinstance(e, exp.Or | exp.Xor) else e
 

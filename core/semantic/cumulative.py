@@ -38,15 +38,15 @@ class CumulativeInput:
     name: str
     """Prefix of the CTE names."""
     scope: Scope
-    dims: Sequence[tuple[str, exp.Expression]]
+    dims: Sequence[tuple[str, exp.Expr]]
     """(key name, expression) of each dimension."""
-    where: exp.Expression | None
+    where: exp.Expr | None
     """Row filters of the query that do not involve `metric_time`."""
-    time_filters: Sequence[exp.Expression]
+    time_filters: Sequence[exp.Expr]
     """Query filters on `metric_time` only; they select reported periods, after cumulating."""
-    condition: exp.Expression | None
+    condition: exp.Expr | None
     """The metric's own filters."""
-    value: exp.Expression | None
+    value: exp.Expr | None
     leaf: Leaf
     grain: str | None
     column: str
@@ -99,7 +99,7 @@ def cumulative_ctes(spec: CumulativeInput) -> list[tuple[str, exp.Select]]:
     return ctes
 
 
-def _partials(spec: CumulativeInput) -> list[exp.Expression]:
+def _partials(spec: CumulativeInput) -> list[exp.Expr]:
     agg, value, cond = spec.leaf.agg, spec.value, spec.condition
     parts = [exp.alias_(rows(cond), ROWS, quoted=True)]
     if agg == "avg":
@@ -110,10 +110,10 @@ def _partials(spec: CumulativeInput) -> list[exp.Expression]:
     return parts
 
 
-def _window(spec: CumulativeInput, func: exp.Expression, keys: list[str]) -> exp.Window:
+def _window(spec: CumulativeInput, func: exp.Expr, keys: list[str]) -> exp.Window:
     cumulative = spec.leaf.cumulative
     assert cumulative is not None
-    partition: list[exp.Expression] = [col(k, "g") for k in keys]
+    partition: list[exp.Expr] = [col(k, "g") for k in keys]
     if cumulative.grain_to_date:
         partition.append(truncate(col(DAY, "g"), cumulative.grain_to_date))
     frame = None
@@ -122,7 +122,7 @@ def _window(spec: CumulativeInput, func: exp.Expression, keys: list[str]) -> exp
         window_spec = cumulative.window
         if window_spec.unit in ("day", "week"):
             days = window_spec.amount * (7 if window_spec.unit == "week" else 1)
-            start: exp.Expression = interval_days(days - 1)
+            start: exp.Expr = interval_days(days - 1)
         else:
             start = exp.Paren(this=exp.Sub(this=interval(window_spec), expression=interval_days(1)))
         frame = exp.WindowSpec(kind="RANGE", start=start, start_side="PRECEDING", end="CURRENT ROW")
@@ -142,12 +142,12 @@ def _window_series(spec: CumulativeInput, base: str, grid: str, keys: list[str])
     p = col("p", "a")
     if agg == "avg":
         count = _window(spec, exp.Sum(this=col("c", "a")), keys)
-        value: exp.Expression = exp.Div(this=_window(spec, exp.Sum(this=p), keys),
+        value: exp.Expr = exp.Div(this=_window(spec, exp.Sum(this=p), keys),
                                         expression=exp.Nullif(this=count, expression=exp.Literal.number(0)))
     else:
         func = {"count": exp.Sum, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}[agg]
         value = _window(spec, func(this=p), keys)
-    on = [exp.EQ(this=col(DAY, "g"), expression=col(DAY, "a"))]
+    on: list[exp.Expr] = [exp.EQ(this=col(DAY, "g"), expression=col(DAY, "a"))]
     on += [exp.NullSafeEQ(this=col(k, "g"), expression=col(k, "a")) for k in keys]
     select = exp.select(col(DAY, "g"), *(col(k, "g") for k in keys), exp.alias_(value, "v", quoted=True),
                         exp.alias_(_window(spec, exp.Sum(this=col(ROWS, "a")), keys), ROWS, quoted=True))
@@ -157,7 +157,7 @@ def _window_series(spec: CumulativeInput, base: str, grid: str, keys: list[str])
 def _range_series(spec: CumulativeInput, base: str, grid: str, keys: list[str]) -> exp.Select:
     cumulative = spec.leaf.cumulative
     assert cumulative is not None
-    on: list[exp.Expression] = [exp.NullSafeEQ(this=col(k, "r"), expression=col(k, "g")) for k in keys]
+    on: list[exp.Expr] = [exp.NullSafeEQ(this=col(k, "r"), expression=col(k, "g")) for k in keys]
     if spec.condition is not None:
         on.append(col("q", "r"))
     on.append(exp.LTE(this=col(DAY, "r"), expression=col(DAY, "g")))
@@ -178,7 +178,7 @@ def _per_period(spec: CumulativeInput, series: str, keys: list[str]) -> exp.Sele
     cumulative = spec.leaf.cumulative
     assert cumulative is not None
     reported = truncate(col(DAY), spec.grain or "day")
-    conditions: list[exp.Expression] = [exp.GT(this=col(ROWS), expression=exp.Literal.number(0))]
+    conditions: list[exp.Expr] = [exp.GT(this=col(ROWS), expression=exp.Literal.number(0))]
     for tree in spec.time_filters:
         conditions.append(tree.copy().transform(
             lambda n: reported.copy() if isinstance(n, exp.Column) and n.name == TIME and not n.table else n))
@@ -190,7 +190,7 @@ def _per_period(spec: CumulativeInput, series: str, keys: list[str]) -> exp.Sele
         select = select.select(exp.alias_(col("v"), spec.column, quoted=True), copy=False)
         return select.from_(table(series), copy=False).where(exp.and_(*conditions), copy=False)
     if cumulative.period_agg == "last":
-        value: exp.Expression = exp.ArgMax(this=col("v"), expression=col(DAY))
+        value: exp.Expr = exp.ArgMax(this=col("v"), expression=col(DAY))
     elif cumulative.period_agg == "first":
         value = exp.ArgMin(this=col("v"), expression=col(DAY))
     else:

@@ -159,19 +159,15 @@ class JoinGraph:
         if self.paths(dataset, base):
             raise DimensionProblem(
                 f"`{dataset}.{column}` would fan out: `{dataset}` refers to `{base}` (many `{dataset}` rows "
-                "for one "
-                f"`{base}` row), so joining it would repeat each `{base}` row and inflate the metric",
+                f"for one `{base}` row), so joining it would repeat each `{base}` row and inflate the metric",
                 f"group a metric defined on `{dataset}` (the many side) instead, or use columns of `{base}` "
-                "and of "
-                "the datasets it refers to", "fan-out")
+                "and of the datasets it refers to", "fan-out")
         reachable = self.reachable(base)
         raise DimensionProblem(
             f"`{dataset}.{column}` is not reachable from dataset `{base}`: no chain of `references` leads "
-            "from "
-            f"`{base}` to `{dataset}`",
+            f"from `{base}` to `{dataset}`",
             f"`{base}` reaches: {', '.join(reachable)}" if reachable else
-            f"declare a many-to-one reference on `{base}` (`references: "
-            f"[{{column: ..., to: {dataset}.KEY}}]`)",
+            f"declare a many-to-one reference on `{base}` (`references: [{{column: ..., to: {dataset}.KEY}}]`)",
             "unreachable-dimension")
 
     def _unknown_role(self, base: str, parts: tuple[str, ...]) -> Dimension:
@@ -191,8 +187,7 @@ class JoinGraph:
             hint = f"references of `{current}`: {', '.join(roles)}" if roles else \
                 f"`{current}` declares no references"
         raise DimensionProblem(f"dataset {where} has no reference named `{role}`, and `{role}` is not a "
-                               "dataset "
-                               f"reachable from `{base}`", hint, "unknown-dimension", parts)
+                               f"dataset reachable from `{base}`", hint, "unknown-dimension", parts)
 
     def reachable(self, base: str) -> list[str]:
         """Role paths reachable from ``base`` (``airlines``, ``weather.station``), for hints."""
@@ -222,12 +217,9 @@ class JoinGraph:
             key = set(target.primary_key) if target is not None else set()
             if key and not key <= set(hop.target_columns):
                 raise DimensionProblem(
-                    f"the reference `{hop.role}` of `{hop.source}` joins on "
-                    f"{', '.join(hop.target_columns)}, which is not a key of `{hop.target}` (its primary key "
-                    "is "
-                    f"{', '.join(sorted(key))}); one `{hop.source}` row could match several rows and be "
-                    "counted "
-                    "more than once (fan-out)",
+                    f"the reference `{hop.role}` of `{hop.source}` joins on {', '.join(hop.target_columns)}, "
+                    f"which is not a key of `{hop.target}` (its primary key is {', '.join(sorted(key))}); one "
+                    f"`{hop.source}` row could match several rows and be counted more than once (fan-out)",
                     f"point the reference at `{hop.target}`'s primary key, or fix `primary_key:` if it is "
                     "wrong",
                     "fan-out")

@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from charter.core.durations import Duration
 from charter.core.project import Project
-from charter.core.semantic.query import Problems
+from charter.core.semantic.query import MetricQuery, Problems
 from charter.core.spec.metric import Metric, MetricInput
 from charter.core.sqlsafety import SqlProblem, parse_expression
 
@@ -65,7 +65,7 @@ class Node:
     leaf: Leaf | None = None
     numerator: Node | None = None
     denominator: Node | None = None
-    expr: exp.Expression | None = None
+    expr: exp.Expr | None = None
     inputs: dict[str, Node] = field(default_factory=dict)
 
     @property
@@ -79,10 +79,10 @@ class Node:
         for child in self.children:
             yield from child.leaves()
 
-    def value(self, column_of: Callable[[Leaf], exp.Expression]) -> exp.Expression:
+    def value(self, column_of: Callable[[Leaf], exp.Expr]) -> exp.Expr:
         """The metric's value as an expression over the leaf columns."""
         if self.leaf is not None:
-            value: exp.Expression = column_of(self.leaf)
+            value: exp.Expr = column_of(self.leaf)
         elif self.numerator is not None and self.denominator is not None:
             value = exp.Div(this=_paren(self.numerator.value(column_of)),
                             expression=exp.Nullif(this=self.denominator.value(column_of),
@@ -91,7 +91,7 @@ class Node:
             assert self.expr is not None
             inputs = self.inputs
 
-            def substitute(node: exp.Expression) -> exp.Expression:
+            def substitute(node: exp.Expr) -> exp.Expr:
                 if isinstance(node, exp.Column) and not node.table and node.name in inputs:
                     return _paren(inputs[node.name].value(column_of))
                 return node
@@ -102,19 +102,33 @@ class Node:
         return value
 
 
-def _null_division(tree: exp.Expression) -> exp.Expression:
+def _null_division(tree: exp.Expr) -> exp.Expr:
     """Every ``a / b`` becomes ``a / NULLIF(b, 0)``: division by zero is NULL on every engine."""
     for div in list(tree.find_all(exp.Div)):
         div.set("expression", exp.Nullif(this=div.expression, expression=exp.Literal.number(0)))
     return tree
 
 
-def _paren(e: exp.Expression) -> exp.Expression:
+def _paren(e: exp.Expr) -> exp.Expr:
     return e if isinstance(e, exp.Column | exp.Literal | exp.Paren | exp.Func) else exp.Paren(this=e)
 
 
-def _number(value: float) -> exp.Expression:
+def _number(value: float) -> exp.Expr:
     return exp.Literal.number(int(value) if float(value).is_integer() else value)
+
+
+def default_grain(project: Project, name: str) -> str | None:
+    """The grain a metric is shown and snapshotted at: its `time_grain`, or None (one all-time value) when
+    a dataset it is computed on has no time column."""
+    problems = Problems(MetricQuery(metrics=(name,)), project)
+    node = Planner(project, problems).node(name)
+    if node is None:
+        return None
+    for leaf in node.leaves():
+        dataset = project.datasets.get(leaf.dataset)
+        if dataset is None or dataset.time_column is None:
+            return None
+    return node.metric.time_grain
 
 
 class Planner:
@@ -123,7 +137,7 @@ class Planner:
     def __init__(self, project: Project, problems: Problems):
         self.project = project
         self.problems = problems
-        self._parsed: dict[str, exp.Expression | None] = {}
+        self._parsed: dict[str, exp.Expr | None] = {}
 
     def node(self, name: str, filters: tuple[Filter, ...] = (), offsets: tuple[Duration, ...] = (),
              stack: tuple[str, ...] = ()) -> Node | None:
@@ -164,7 +178,7 @@ class Planner:
             offsets = (*offsets, metric_input.offset)
         return self.node(metric_input.name, filters, offsets, stack)
 
-    def _expression(self, metric: Metric) -> exp.Expression | None:
+    def _expression(self, metric: Metric) -> exp.Expr | None:
         if metric.name not in self._parsed:
             try:
                 self._parsed[metric.name] = parse_expression(metric.expr or "", what="derived expression")

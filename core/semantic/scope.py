@@ -21,7 +21,7 @@ from charter.core.sqlsafety import SqlProblem, parse_expression
 Report = Callable[[DimensionProblem], None]
 
 
-def filter_problem(tree: exp.Expression) -> str | None:
+def filter_problem(tree: exp.Expr) -> str | None:
     """Why a parsed filter is not a row predicate over dimensions (subquery, aggregate, window), or None."""
     for node in tree.walk():
         if isinstance(node, exp.Query | exp.Subquery):
@@ -33,7 +33,7 @@ def filter_problem(tree: exp.Expression) -> str | None:
     return None
 
 
-def parse(text: str, what: str) -> exp.Expression:
+def parse(text: str, what: str) -> exp.Expr:
     """Parse user SQL (raises :class:`SqlProblem`), refusing what a row expression cannot contain."""
     tree = parse_expression(text, what=what)
     if what == "filter":
@@ -43,11 +43,11 @@ def parse(text: str, what: str) -> exp.Expression:
     return tree
 
 
-def uses_time(tree: exp.Expression) -> bool:
+def uses_time(tree: exp.Expr) -> bool:
     return any(_parts(c) == (TIME,) for c in tree.find_all(exp.Column))
 
 
-def uses_other(tree: exp.Expression) -> bool:
+def uses_other(tree: exp.Expr) -> bool:
     return any(_parts(c) != (TIME,) for c in tree.find_all(exp.Column))
 
 
@@ -73,16 +73,16 @@ class Scope:
             return None
         return col(self.time_column, self.dataset)
 
-    def dimension(self, name: str) -> exp.Expression:
+    def dimension(self, name: str) -> exp.Expr:
         """The column a dimension name means here (raises :class:`DimensionProblem`)."""
         return self.plan.column(self.graph.resolve(self.dataset, name))
 
-    def resolve(self, tree: exp.Expression, report: Report, time: exp.Expression | None = None
-                ) -> exp.Expression | None:
+    def resolve(self, tree: exp.Expr, report: Report, time: exp.Expr | None = None
+                ) -> exp.Expr | None:
         """``tree`` with its columns resolved in this scan; None (after reporting) if one does not resolve."""
         failed = False
 
-        def fix(node: exp.Expression) -> exp.Expression:
+        def fix(node: exp.Expr) -> exp.Expr:
             nonlocal failed
             if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
                 return node

@@ -17,24 +17,29 @@ from charter.core.project import Project
 from charter.core.results import MetricValue
 from charter.core.semantic.api import execute, warehouse_schema
 from charter.core.semantic.compiler import Compiler
+from charter.core.semantic.plan import default_grain
 from charter.core.semantic.query import TIME, MetricQuery
 from charter.core.semantic.targets import target_met
 from charter.core.warehouse import Warehouse
+
+ALL_TIME = "all"
+"""The grain of a snapshot taken without periods (the metric's dataset has no time column)."""
 
 
 def snapshot_metrics(project: Project, warehouse: Warehouse, *, metrics: Iterable[str] | None = None,
                      diagnostics: list[Diagnostic] | None = None) -> list[MetricValue]:
     """A :class:`MetricValue` per metric and period: certified metrics (or ``metrics``) at their `time_grain`.
 
-    Periods are ISO dates (the first day of the period). Each value carries whether it meets the metric's
-    target. Problems are appended to ``diagnostics`` when given; otherwise the first one is raised.
+    Periods are ISO dates (the first day of the period); a metric whose dataset has no time column gets
+    one value with grain `all` and no period. Each value carries whether it meets the metric's target.
+    Problems are appended to ``diagnostics`` when given; otherwise the first one is raised.
     """
     names = list(metrics) if metrics is not None else \
         sorted(n for n, m in project.metrics.items() if m.status == "certified")
     compiler = Compiler(project, warehouse_schema(warehouse))
     by_grain: dict[str, list[str]] = {}
     for name in names:
-        by_grain.setdefault(project.metrics[name].time_grain, []).append(name)
+        by_grain.setdefault(default_grain(project, name) or ALL_TIME, []).append(name)
     values: list[MetricValue] = []
     for grain, group in sorted(by_grain.items()):
         try:
@@ -59,11 +64,11 @@ def snapshot_metrics(project: Project, warehouse: Warehouse, *, metrics: Iterabl
 
 def _values(project: Project, compiler: Compiler, warehouse: Warehouse, names: list[str], grain: str
             ) -> list[MetricValue]:
-    compiled = compiler.compile(MetricQuery(metrics=tuple(names), grain=grain))
+    compiled = compiler.compile(MetricQuery(metrics=tuple(names), grain=None if grain == ALL_TIME else grain))
     rows = execute(warehouse, compiled).to_pylist()
     out = []
     for row in rows:
-        period = _iso(row[TIME])
+        period = _iso(row.get(TIME))
         for name in names:
             value = _number(row[name])
             met = target_met(project.metrics[name].target, value)

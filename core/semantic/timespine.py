@@ -30,7 +30,7 @@ def _interval(amount: int, unit: str) -> exp.Interval:
     return exp.Interval(this=exp.Literal.string(str(amount)), unit=exp.var(unit))
 
 
-def shift(time: exp.Expression, offsets: Sequence[Duration]) -> exp.Expression:
+def shift(time: exp.Expr, offsets: Sequence[Duration]) -> exp.Expr:
     """``time`` moved later by each offset: a row of January reported in February for `offset: 1 month`."""
     for duration in offsets:
         time = exp.Add(this=time, expression=interval(duration))
@@ -56,23 +56,23 @@ def aligned(grain: str, offsets: Sequence[Duration]) -> bool:
     return months % _MONTHS[grain] == 0
 
 
-def as_date(value: exp.Expression) -> exp.Expression:
+def as_date(value: exp.Expr) -> exp.Expr:
     return exp.cast(value, exp.DataType.build("DATE"))
 
 
-def truncate(day: exp.Expression, grain: str) -> exp.Expression:
+def truncate(day: exp.Expr, grain: str) -> exp.Expr:
     """The first day of the ``grain`` period holding the DATE ``day``, as a DATE."""
     if grain == "day":
         return day
     return as_date(exp.DateTrunc(unit=_unit(grain), this=day))
 
 
-def _unit(grain: str) -> exp.Expression:
+def _unit(grain: str) -> exp.Expr:
     return exp.WeekStart(this=exp.var("MONDAY")) if grain == "week" else exp.var(grain.upper())
 
 
-def period(time: exp.Expression, time_type: str | None, grain: str | None,
-           offsets: Sequence[Duration] = ()) -> exp.Expression:
+def period(time: exp.Expr, time_type: str | None, grain: str | None,
+           offsets: Sequence[Duration] = ()) -> exp.Expr:
     """The period (a DATE) a row is reported in, from its time column: shifted, then truncated.
 
     A TIMESTAMP column is truncated as a timestamp and then cast (one conversion per row rather than two).
@@ -86,7 +86,7 @@ def period(time: exp.Expression, time_type: str | None, grain: str | None,
     return truncate(as_date(shifted), grain)
 
 
-def series(low: exp.Expression, high: exp.Expression, grain: str) -> exp.Expression:
+def series(low: exp.Expr, high: exp.Expr, grain: str) -> exp.Expr:
     """Every period from ``low`` to ``high`` (DATEs, both included), one row each, as a DATE column."""
     generated = exp.GenerateSeries(start=low, end=high, step=interval(Duration(1, grain)))
     return as_date(exp.Explode(this=generated))

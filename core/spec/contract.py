@@ -276,11 +276,17 @@ def criterion_kind(value: Any) -> str | None:
     return next((key for key in CRITERION_KEYS if isinstance(getattr(value, key, None), str)), None)
 
 
+def _criterion_tag(value: Any) -> str | None:
+    kind = criterion_kind(value)
+    return f"{kind} criterion" if kind else None  # not a key of the data, so errors locate inside the mapping
+
+
 Criterion = Annotated[
-    Annotated[MetricCriterion, Tag("metric")] | Annotated[QualityCriterion, Tag("quality")]
-    | Annotated[EnvironmentCriterion, Tag("environment")] | Annotated[ArtifactCriterion, Tag("artifact")]
-    | Annotated[FreshnessCriterion, Tag("freshness")],
-    Discriminator(criterion_kind, custom_error_type="criterion_kind",
+    Annotated[MetricCriterion, Tag("metric criterion")] | Annotated[QualityCriterion, Tag("quality criterion")]
+    | Annotated[EnvironmentCriterion, Tag("environment criterion")]
+    | Annotated[ArtifactCriterion, Tag("artifact criterion")]
+    | Annotated[FreshnessCriterion, Tag("freshness criterion")],
+    Discriminator(_criterion_tag, custom_error_type="criterion_kind",
                   custom_error_message="an acceptance criterion names what it judges with one of the keys "
                                        "`metric`, `quality`, `environment`, `artifact` or `freshness`"),
 ]

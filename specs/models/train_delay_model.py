@@ -96,11 +96,11 @@ def main() -> None:
              "categories": {o: float(b) for o, b in zip(ORIGINS, beta[4:], strict=True)}},
         ],
         "outputs": {"score": "p_late", "label": "late", "threshold": 0.5},
-        "trained_on": {"dataset": "flights", "period": "2013-01..2013-10", "rows": int(len(y_train)),
+        "trained_on": {"dataset": "flights", "period": "2013-01..2013-10", "rows": len(y_train),
                        "target": "arr_delay > 15", "script": "specs/models/train_delay_model.py"},
     }
     evaluation = {"model": "delay_model", "evaluated_on": {"dataset": "flights", "period": "2013-11..2013-12",
-                                                           "rows": int(len(y_test))}, "metrics": metrics}
+                                                           "rows": len(y_test)}, "metrics": metrics}
     for name, data in (("delay_model.json", model), ("delay_model_metrics.json", evaluation)):
         text = json.dumps(data, indent=2) + "\n"
         (HERE / name).write_text(text, encoding="utf-8")

@@ -117,6 +117,7 @@ class ListScreen(CatalogScreen):
         self.pending: str | None = None
         self.current: str | None = None
         self._filters_toggled = False
+        self._last_query = ""
 
     # -- layout -----------------------------------------------------------------------------
     AUTO_FOCUS = "#table"
@@ -222,7 +223,11 @@ class ListScreen(CatalogScreen):
         if message.kind != self.KIND:
             return
         table = self.query_one(VirtualTable)
-        table.set_order(message.order, keep="name")
+        if message.query != self._last_query:  # new search words: the best match goes under the cursor
+            self._last_query = message.query
+            table.set_order(message.order)
+        else:  # same words (filters changed, or the catalog did): stay on the same object if still shown
+            table.set_order(message.order, keep="name")
         self.query_one("#count", Static).update(f"{len(message.order):,} of {len(self.rows):,} {self.NOUN}")
         if self.pending is not None:
             target = self.pending

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.syntax import Syntax
@@ -37,7 +38,9 @@ def check_frame(catalog: Catalog) -> pa.Table:
             "outcome": c.outcome, "element_count": c.element_count, "missing_count": c.missing_count,
             "unexpected_count": c.unexpected_count, "unexpected_percent": c.unexpected_percent,
             "observed_value": None if c.observed_value is None else str(c.observed_value),
-            "threshold": c.threshold, "message": c.message, "samples": c.samples, "sql": c.sql,
+            "threshold": c.threshold, "message": c.message, "sql": c.sql,
+            # JSON text: as Arrow structs, the samples of every check would share one set of columns
+            "samples": json.dumps(c.samples, default=str),
             "run_id": c.run_id, "run_started": str(run.started_at) if run else None,
             "run_outcome": run.outcome if run else None})
     if not rows:
@@ -129,7 +132,7 @@ class QualityScreen(ListScreen):
         if c.get("message"):
             facts.append(("message", str(c["message"])))
         self.query_one("#facts", Static).update(facts_grid(facts))
-        self.query_one("#samples", Static).update(samples_table(c.get("samples") or []))
+        self.query_one("#samples", Static).update(samples_table(json.loads(c.get("samples") or "[]")))
         sql = c.get("sql")
         self.query_one("#check-sql", Static).update(
             Syntax(sql, "sql", theme="ansi_dark", word_wrap=True, background_color="default") if sql
