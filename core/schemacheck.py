@@ -139,25 +139,13 @@ class _Checker:
         return list(dict.fromkeys(found))
 
     def dimension_problem(self, dataset: str, dim: str) -> tuple[str, str | None] | None:
-        ds = self.p.datasets[dataset]
-        schema = self.w.schema(dataset)
-        if schema is None:
-            return None
-        if "." not in dim:
-            if dim in schema:
-                return None
-            return (f"dimension `{dim}` is not a column of dataset `{dataset}`", did_you_mean(dim, schema))
-        role, column = dim.split(".", 1)
-        refs = {r.role: r for r in ds.references}
-        if role not in refs:
-            roles = sorted(refs)
-            return (f"dimension `{dim}`: dataset `{dataset}` has no reference named `{role}`",
-                    did_you_mean(role, roles) or (f"references: {', '.join(roles)}" if roles else
-                                                  "declare a many-to-one `references:` entry to reach it"))
-        target_schema = self.w.schema(refs[role].target_dataset)
-        if target_schema is not None and column not in target_schema:
-            return (f"dimension `{dim}`: `{column}` is not a column of `{refs[role].target_dataset}`",
-                    did_you_mean(column, target_schema))
+        """Resolve ``dim`` from ``dataset`` exactly as a metric query will (references, roles, fan-out)."""
+        from charter.core.semantic.joins import DimensionProblem, JoinGraph
+
+        try:
+            JoinGraph(self.p, self.w.schema).resolve(dataset, dim)
+        except DimensionProblem as problem:
+            return problem.message, problem.hint
         return None
 
 
