@@ -48,22 +48,23 @@ def run(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar on stderr.")] = True,
     brief: Annotated[bool, typer.Option("--brief", help="One line per failing check, without sample rows.")] = False,
 ) -> None:
-    """Run quality suites: every rule of a dataset in one scan, then samples of failing rows.
+    """Run quality suites: all rules of a dataset in one scan, then samples.
 
-    Prints a summary per dataset and per quality dimension (health = share of passing checks) and
-    every failing rule with its observed value, unexpected count and percent, threshold and sample
-    rows (never columns tagged PII). Exit 0 when no error-severity rule fails (warnings allowed),
-    1 when one does, 2 on spec or usage errors.
+    Prints the health of each dataset and quality dimension (the share
+    of passing checks), then every failing rule: what it saw, how many
+    rows failed and which (never columns tagged PII), and what it expects.
+    Exit 0 when no error-severity rule fails (warnings allowed), 1 when
+    one does, 2 on spec or usage errors.
 
     [bold]Examples[/bold]
 
       charter run
-      charter run --select flights --select tag:reference
+      charter run --brief                  # one line per failing check
+      charter run -s flights -s tag:reference
       charter run -s suite:weather_quality -s dimension:completeness
-      charter run --format junit --output quality.xml      # for CI
+      charter run --format junit --output quality.xml       # for CI
       charter run --format json > results.json
-      charter run --engine gx -s suite:airports_quality   # cross-check with Great Expectations
-      charter run --brief                                 # the overview, one line per failing check
+      charter run --engine gx -s suite:airports_quality     # GX cross-check
     """
     from charter.core.quality_report import exit_code, summary_to_dict, to_junit
     from charter.core.runner import execute_run
@@ -286,12 +287,13 @@ def baseline(
     rule: Annotated[str | None, typer.Option("--rule", "-r", help="Only this rule (its name).")] = None,
     project_dir: ProjectOption = None,
 ) -> None:
-    """Store the current distribution of a suite's drift rules as their baseline JSON.
+    """Store the current distribution of a suite's drift rules as baselines.
 
-    For every `distribution_drift` rule of SUITE with `baseline: FILE`, measures the column on the
-    data as it is now (numeric: the `bins` quantiles and the count per bin; text: the count per
-    category) and writes FILE, relative to the project root. Commit the file: later runs compare
-    against it. Rerun to accept the current data as the new normal.
+    For every `distribution_drift` rule of SUITE with `baseline: FILE`,
+    measures the column on the data as it is now (numeric: the `bins`
+    quantiles and the count per bin; text: the count per category) and
+    writes FILE, relative to the project root. Commit the file: later
+    runs compare against it. Rerun to accept the current data as normal.
 
     [bold]Examples[/bold]
 
@@ -363,7 +365,10 @@ def show_sql(
     select: SelectOption = None,
     project_dir: ProjectOption = None,
 ) -> None:
-    """Print the one statement each dataset's rules compile to (nothing runs but schema inference).
+    """Print the one statement each dataset's rules compile to.
+
+    Nothing runs but schema inference: review the SQL, or paste it into
+    DuckDB.
 
     [bold]Examples[/bold]
 
