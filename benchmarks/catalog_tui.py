@@ -65,7 +65,7 @@ def generate(root: Path, metrics: int, seed: int = SEED) -> None:
     owners = [f"{w}-team@example.com" for w in WORDS] + [f"analyst{i}@example.com" for i in range(30)]
     domains = ["sales", "finance", "product", "marketing", "support", "operations", "growth", "risk", "people",
                "logistics", "data", "security"]
-    tags = WORDS[:10] + ["kpi", "pii", "core", "experimental", "weekly", "daily", "board", "okr", "sla", "audit"]
+    tags = [*WORDS[:10], "kpi", "pii", "core", "experimental", "weekly", "daily", "board", "okr", "sla", "audit"]
     simple: list[str] = []
     columns: dict[str, list[str]] = {}
     files = max(1, datasets // 10)

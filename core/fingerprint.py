@@ -87,13 +87,14 @@ def rows_fingerprint(rows: int, checksum: Any, *, engine: str, dialect: str, col
 def dataset_fingerprint(relation: Relation | None, *, root: Path, rows: int | None, checksum: Any, engine: str,
                         dialect: str, columns: int, upstream: dict[str, Relation] | None = None
                         ) -> dict[str, Any]:
-    """The fingerprint of one checked dataset, with the files of the datasets it reads (``upstream``)."""
+    """The fingerprint of one checked dataset, with the files of the other datasets its results depend on
+    (``upstream``: what it is derived from and what its rules read)."""
     if isinstance(relation, FileScan):
         out = files_fingerprint(relation, root)
         if rows is not None:
             out["rows"] = int(rows)
-        return out
-    out = rows_fingerprint(rows or 0, checksum, engine=engine, dialect=dialect, columns=columns)
+    else:
+        out = rows_fingerprint(rows or 0, checksum, engine=engine, dialect=dialect, columns=columns)
     files = {name: files_fingerprint(rel, root) for name, rel in (upstream or {}).items() if isinstance(rel, FileScan)}
     if files:
         out["upstream"] = files

@@ -124,7 +124,7 @@ class PluginRecord:
     api_version: int | tuple[int, ...] | None = None
 
 
-class Contribution(list):  # type: ignore[type-arg]
+class Contribution(list[Any]):
     """One plugin's result of a registry hook: a list that remembers which plugin returned it."""
 
     __slots__ = ("plugin",)
@@ -211,12 +211,15 @@ class CharterPluginManager(pluggy.PluginManager):
             for impl in caller.get_hookimpls():
                 if impl.plugin is not plugin:
                     continue
+                # pluggy computed the argument names from the original function already; swapping the
+                # function (typed Final by pluggy) is the one way to wrap implementations however registered
                 if impl.wrapper:
-                    impl.function = self._guard_wrapper(impl.function, name, caller.name, tag)
+                    impl.function = self._guard_wrapper(impl.function, name, caller.name, tag)  # type: ignore[misc]
                 elif impl.hookwrapper:
-                    impl.function = self._guard_old_wrapper(impl.function, name, caller.name, tag)
+                    impl.function = self._guard_old_wrapper(  # type: ignore[misc]
+                        impl.function, name, caller.name, tag)
                 else:
-                    impl.function = self._guard(impl.function, name, caller.name, tag)
+                    impl.function = self._guard(impl.function, name, caller.name, tag)  # type: ignore[misc]
 
     def _guard(self, function: Callable[..., Any], plugin: str, hook: str, tag: bool) -> Callable[..., Any]:
         @functools.wraps(function)
@@ -430,5 +433,9 @@ def build_plugin_manager(project_modules: Sequence[str] = (), *, entrypoints: bo
     for module in project_modules:
         pm.load_module(module, "project")
     for name, plugin in extra:
-        pm.load_module(name, "project", loader=lambda plugin=plugin: plugin)
+        pm.load_module(name, "project", loader=functools.partial(_same, plugin))
     return pm
+
+
+def _same(plugin: object) -> object:
+    return plugin

@@ -280,7 +280,8 @@ def execute_plan(engine: Engine, plan: ScanPlan, project: Project, sample_size: 
         row, errors = _isolate(engine, plan)
     scan_ms = (time.perf_counter() - started) * 1000
     share = scan_ms / max(1, len(plan.rules))
-    pii = pii_columns(project, plan.dataset) | {c for ds in project.datasets.values() for c in ds.pii_columns}
+    # fetched rows are filtered by every PII name of the project: an `sql` rule may read any dataset
+    pii = {c for ds in project.datasets.values() for c in ds.pii_columns}
     results = []
     for position, item in enumerate(plan.rules):
         problem = item.problem or errors.get(position)

@@ -129,8 +129,7 @@ def execute_run(project: Project, *, selection: list[str] | None = None, engine:
 def _run_plan(project: Project, warehouse: Warehouse, plan: ScanPlan, summary: RunSummary,
               evaluator: QualityEvaluator | None, sizes: Callable[[RuleRef], int]) -> None:
     engine = warehouse.engine
-    upstream = {name: project.relations[name] for name in _upstream(project, plan.dataset)
-                if name in project.relations}
+    upstream = {name: project.relations[name] for name in _reads(project, plan) if name in project.relations}
     if evaluator is not None:
         summary.checks += evaluator.evaluate_plan(plan, project, sizes)
         counts = exp.select(*[exp.alias_(e, n, quoted=True) for n, e in
@@ -150,10 +149,12 @@ def _run_plan(project: Project, warehouse: Warehouse, plan: ScanPlan, summary: R
         dialect=engine.dialect, columns=len(plan.columns), upstream=upstream)
 
 
-def _upstream(project: Project, dataset: str) -> list[str]:
-    """Every dataset ``dataset`` is derived from, transitively."""
+def _reads(project: Project, plan: ScanPlan) -> list[str]:
+    """Every other dataset the plan's results depend on: what the dataset is derived from, and the datasets
+    its rules read (relationship targets, drift references, `sql` queries), transitively."""
     seen: list[str] = []
-    stack = list(project.dataset_dependencies.get(dataset, []))
+    stack = list(project.dataset_dependencies.get(plan.dataset, []))
+    stack += [name for item in plan.rules for name, _, _ in item.ref.rule.references() if name != plan.dataset]
     while stack:
         name = stack.pop()
         if name not in seen:

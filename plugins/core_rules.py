@@ -8,6 +8,7 @@ written down for users in ``docs/quality.md``.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -20,12 +21,20 @@ from charter.plugin_api import (
     AggregateRule,
     CompileContext,
     DurationField,
+    FieldProblem,
     RowRule,
     Rule,
+    SqlProblem,
     StrictModel,
     StrList,
+    TemplateProblem,
     Verdict,
+    did_you_mean,
     hookimpl,
+    judge_counts,
+    parse_expression,
+    parse_select,
+    render_sql,
 )
 
 if TYPE_CHECKING:
@@ -44,9 +53,8 @@ def _max_field(doc: str) -> Any:
     return Field(default=None, validation_alias=AliasChoices("max", "max_value"), description=doc)
 
 
-def _count(arg: exp.Expression | None = None, *, distinct: bool = False) -> exp.Expression:
-    inner: exp.Expression = exp.Star() if arg is None else arg
-    return exp.Count(this=exp.Distinct(expressions=[inner]) if distinct else inner)
+def _count(arg: exp.Expression | None = None) -> exp.Expression:
+    return exp.Count(this=exp.Star() if arg is None else arg)
 
 
 def _fmt(value: Any) -> str:
@@ -93,8 +101,8 @@ class _Bounded(Rule):
         return " and ".join(p for p in (low, high) if p)
 
     def within(self, value: Any) -> bool:
-        """Whether a computed statistic lies within the bounds (None never does)."""
-        if value is None:
+        """Whether a computed statistic lies within the bounds (None and NaN never do)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
             return False
         if self.low is not None and (value <= self.low if self.strict_min else value < self.low):
             return False
@@ -172,25 +180,23 @@ class _Duplicates(AggregateRule):
     def _complete(self, ctx: CompileContext) -> exp.Expression:
         return cast(exp.Expression, exp.and_(*[exp.Not(this=k.is_(exp.null())) for k in self._keys(ctx)]))
 
-    def _duplicated_keys(self, ctx: CompileContext) -> exp.Select:
+    def _duplicated(self, ctx: CompileContext, *extra: exp.Expression) -> exp.Select:
+        """The key values that occur more than once among the checked rows without a NULL key."""
         keys = self._keys(ctx)
-        return ctx.rows().select(*keys, append=False).where(self._complete(ctx)).group_by(*keys).having(
+        return ctx.rows().select(*keys, *extra, append=False).where(self._complete(ctx)).group_by(*keys).having(
             exp.GT(this=_count(), expression=exp.convert(1)))
 
     def aggregates(self, ctx: CompileContext) -> dict[str, exp.Expression]:
         keys = self._keys(ctx)
-        groups = ctx.rows().select(*keys, _count().as_("n"), append=False).where(self._complete(ctx)) \
-            .group_by(*keys).having(exp.GT(this=_count(), expression=exp.convert(1)))
+        groups = self._duplicated(ctx, exp.alias_(_count(), "n"))
         stats = exp.select(exp.Struct(expressions=[
             exp.PropertyEQ(this=exp.to_identifier("rows"), expression=exp.Sum(this=exp.column("n"))),
             exp.PropertyEQ(this=exp.to_identifier("values"), expression=_count())])).from_(groups.subquery("g"))
-        complete = exp.Count(this=exp.Star())
-        return {"rows": _count(), "complete": exp.Filter(this=complete, expression=exp.Where(this=self._complete(ctx))),
-                "duplicates": stats.subquery()}
+        complete = _count(keys[0]) if len(keys) == 1 else \
+            exp.Filter(this=_count(), expression=exp.Where(this=self._complete(ctx)))
+        return {"rows": _count(), "complete": complete, "duplicates": stats.subquery()}
 
     def evaluate(self, ctx: CompileContext, values: Mapping[str, Any]) -> Verdict:
-        from charter.core.rules import judge_counts
-
         element = int(values["rows"] or 0)
         missing = element - int(values["complete"] or 0)
         stats = values["duplicates"] or {}
@@ -202,7 +208,7 @@ class _Duplicates(AggregateRule):
     def failing(self, ctx: CompileContext) -> exp.Expression:
         keys = self._keys(ctx)
         target: exp.Expression = keys[0] if len(keys) == 1 else exp.Tuple(expressions=keys)
-        return exp.In(this=target, query=self._duplicated_keys(ctx).subquery())
+        return exp.In(this=target, query=self._duplicated(ctx).subquery())
 
 
 class Unique(_Duplicates):
@@ -404,9 +410,6 @@ class Freshness(AggregateRule):
     def _column(self, ctx: CompileContext) -> str:
         return self.column or ctx.dataset.time_column or ""
 
-    def sample_columns(self, ctx: CompileContext) -> list[str]:
-        return [self._column(ctx)]
-
     def aggregates(self, ctx: CompileContext) -> dict[str, exp.Expression]:
         return {"newest": exp.Max(this=ctx.column(self._column(ctx)))}
 
@@ -520,8 +523,6 @@ class Expression(RowRule):
         return exp.Not(this=exp.Coalesce(this=exp.paren(predicate), expressions=[exp.false()]))
 
     def columns_used(self) -> list[str]:
-        from charter.core.sqlsafety import SqlProblem, parse_expression
-
         try:
             tree = parse_expression(self.expr)
         except SqlProblem:
@@ -532,9 +533,6 @@ class Expression(RowRule):
         return self.expr.strip()
 
     def check(self, ctx: RuleContext) -> list[Diagnostic]:
-        from charter.core.diagnostics import did_you_mean
-        from charter.core.sqlsafety import SqlProblem, parse_expression
-
         try:
             tree = parse_expression(self.expr, what="rule expression")
         except SqlProblem as problem:
@@ -562,25 +560,17 @@ class Sql(AggregateRule):
 
     def parsed(self, dataset: str, datasets: Any, variables: Mapping[str, Any]) -> exp.Query:
         """The query with `{{ dataset }}`, `ref()` and `var()` rendered, parsed as one read-only SELECT."""
-        from charter.core.sqlsafety import parse_select
-        from charter.core.templating import render_sql
-
         template = _DATASET_PLACEHOLDER.sub("{{ ref('" + dataset.replace("'", "") + "') }}", self.query)
         return parse_select(render_sql(template, datasets=datasets, variables=variables).sql)
 
     def _query(self, ctx: CompileContext) -> exp.Query:
-        from charter.core.sqlsafety import SqlProblem
-        from charter.core.templating import TemplateProblem
-        from charter.plugin_api import FieldProblem
-
         try:
             return self.parsed(ctx.dataset.name, ctx.project.datasets, ctx.project.spec.vars)
         except (SqlProblem, TemplateProblem) as problem:
             raise FieldProblem(problem.message, field=("query",), code="bad-sql") from None
 
     def references(self) -> list[tuple[str, str | None, str]]:
-        from charter.core.sqlsafety import SqlProblem, referenced_tables
-        from charter.core.templating import TemplateProblem
+        from charter.core.sqlsafety import referenced_tables
 
         try:
             query = self.parsed("__charter_checked_dataset", None, _AnyVars())
@@ -603,9 +593,6 @@ class Sql(AggregateRule):
         return f"at most {self.max_failures} failing row{'s' if self.max_failures != 1 else ''}"
 
     def check(self, ctx: RuleContext) -> list[Diagnostic]:
-        from charter.core.sqlsafety import SqlProblem
-        from charter.core.templating import TemplateProblem
-
         try:
             self.parsed(ctx.dataset.name, ctx.project.datasets, ctx.project.spec.vars)
         except TemplateProblem as problem:

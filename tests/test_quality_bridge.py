@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-import gc
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from test_quality_support import FIXTURES, charter, copy_example
 
-from charter.core.cli import main
 from charter.core.diagnostics import UsageError
 from charter.core.loader import load_project
 from charter.core.project import Project
 from charter.plugins.gx_bridge import GXExporter, GXImporter, from_gx
 
-SPECS = Path(__file__).resolve().parents[1] / "specs"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "quality"
-
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    root = tmp_path_factory.mktemp("bridge") / "specs"
-    shutil.copytree(SPECS, root, ignore=shutil.ignore_patterns(".charter"))
-    return load_project(root).unwrap()
-
-
-def charter(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    code = int(exited.value.code or 0)
-    del exited
-    gc.collect()
-    out = capsys.readouterr()
-    return code, out.out + out.err
+    return load_project(copy_example(tmp_path_factory.mktemp("bridge"))).unwrap()
 
 
 def test_export_writes_a_suite_great_expectations_accepts(example: Project, tmp_path: Path,
@@ -154,20 +137,20 @@ def test_from_gx_translations(expectation: dict[str, Any], rules: list[dict[str,
 def test_import_and_export_through_the_command_line(example: Project, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "airlines.json"
-    code, output = charter(capsys, "--project", str(example.root), "export", "gx", "airlines_quality", "-o", str(out))
+    code, _, _ = charter(capsys, "--project", str(example.root), "export", "gx", "airlines_quality", "-o", str(out))
     assert code == 0 and json.loads(out.read_text())["name"] == "airlines_quality"
-    code, output = charter(capsys, "--project", str(example.root), "import", "gx", str(out), "--into",
-                           str(example.root / "imported"), "--option", "name=airlines_again")
-    assert code == 0, output
+    code, output, errors = charter(capsys, "--project", str(example.root), "import", "gx", str(out), "--into",
+                                   str(example.root / "imported"), "--option", "name=airlines_again")
+    assert code == 0, output + errors
     assert (example.root / "imported" / "airlines_again.yaml").is_file()
     assert load_project(example.root).ok  # the imported suite loads with the project
 
 
 def test_run_with_the_gx_engine(example: Project, capsys: pytest.CaptureFixture[str]) -> None:
-    code, output = charter(capsys, "--project", str(example.root), "run", "--no-progress", "--engine", "gx",
-                           "-s", "suite:airports_quality", "--format", "json")
+    code, output, _ = charter(capsys, "--project", str(example.root), "run", "--no-progress", "--engine", "gx",
+                              "-s", "suite:airports_quality", "--format", "json")
     assert code == 0
-    report = json.loads(output[output.index("{"):])
+    report = json.loads(output)
     assert report["run"]["engine"] == "gx"
     checks = {c["rule"]: c for c in report["checks"]}
     assert checks["us_longitude"]["outcome"] == "warn" and checks["us_longitude"]["unexpected_count"] == 3

@@ -8,35 +8,20 @@ from __future__ import annotations
 
 import gc
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import duckdb
 import pytest
+from test_quality_support import SPECS, charter, copy_example
 
 from charter.core.cli import main
-
-SPECS = Path(__file__).resolve().parents[1] / "specs"
 
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the example project, so runs never touch specs/.charter or race other tests."""
-    root = tmp_path_factory.mktemp("example") / "specs"
-    shutil.copytree(SPECS, root, ignore=shutil.ignore_patterns(".charter"))
-    return root
-
-
-def charter(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    code = int(exited.value.code or 0)
-    del exited
-    gc.collect()
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return copy_example(tmp_path_factory.mktemp("example"))
 
 
 @pytest.fixture(scope="module")

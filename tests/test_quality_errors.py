@@ -9,12 +9,11 @@ unknown references) already when the project loads.
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import pytest
+from test_quality_support import charter
 
-from charter.core.cli import main
 from charter.core.diagnostics import Diagnostic, SpecError
 from charter.core.loader import load_project
 from charter.core.runner import execute_run
@@ -142,21 +141,16 @@ def test_shape_problems_are_found_when_loading(make_project, rule: str, text: st
     assert_diagnostic(result.diagnostics, rule, text, fragments, hint)
 
 
-def charter(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    """Run the command line in-process, as the console script does; return the exit code and all output."""
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    code = int(exited.value.code or 0)
-    del exited  # the exit's chained exception holds the closed engine through its traceback: free it now
-    gc.collect()
-    out = capsys.readouterr()
-    return code, " ".join((out.out + out.err).split())
+def output_of(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Exit code and all output, whitespace collapsed (Rich wraps long diagnostics)."""
+    code, out, err = charter(capsys, *args)
+    return code, " ".join((out + err).split())
 
 
 def test_the_command_line_shows_the_position_and_exits_2(make_project, capsys) -> None:  # type: ignore[no-untyped-def]
     rule = SCHEMA_CASES[0][1]
     root = project_with(make_project, rule)
-    code, output = charter(capsys, "--project", str(root), "run", "--no-progress")
+    code, output = output_of(capsys, "--project", str(root), "run", "--no-progress")
     assert code == 2
     assert f"specs.yaml:{RULE_LINE}:{column_of(rule, 'nme')}: error: column `nme` does not exist" in output
     assert "Traceback" not in output
@@ -172,7 +166,7 @@ def test_a_bad_selector_is_a_usage_error_with_a_suggestion(make_project, capsys)
              (["-s", "dataset:other"], "dataset `other` has no quality suite", None),
              (["-s", "suit:q"], "unknown selector `suit:`", "did you mean `suite`?")]
     for args, message, hint in cases:
-        code, output = charter(capsys, "--project", str(root), "run", "--no-progress", *args)
+        code, output = output_of(capsys, "--project", str(root), "run", "--no-progress", *args)
         assert code == 2, (args, output)
         assert message in output, (args, output)
         if hint:

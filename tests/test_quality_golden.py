@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
+from test_quality_support import FIXTURES
 
 from charter.core.loader import load_project
 from charter.core.project import Project
@@ -25,8 +26,6 @@ from charter.core.results import CheckResult
 from charter.core.runner import prepare, sample_size_for
 from charter.core.warehouse import Warehouse
 from charter.plugins.gx_bridge import GXImporter
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "quality"
 
 
 def project_from_sql(root: Path, data_sql: Path, spec: dict[str, Any]) -> Project:

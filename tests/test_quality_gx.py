@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -31,6 +29,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_quality_support import copy_example
 
 from charter.core.loader import load_project
 from charter.core.project import Project
@@ -42,7 +41,6 @@ from charter.core.warehouse import Warehouse
 
 pytest.importorskip("great_expectations")
 
-SPECS = Path(__file__).resolve().parents[1] / "specs"
 STATISTICS = {"mean_between", "stddev_between", "quantile_between"}
 BOUND_TOLERANCE = {"quantile_between": 1e-4}  # GX's own tolerance at the bounds; 1e-9 elsewhere
 
@@ -85,9 +83,7 @@ def both(warehouse: Warehouse, plan: ScanPlan, project: Project) -> tuple[list[C
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Project, Warehouse, list[ScanPlan]]]:
-    root = tmp_path_factory.mktemp("gx") / "specs"
-    shutil.copytree(SPECS, root, ignore=shutil.ignore_patterns(".charter"))
-    project = load_project(root).unwrap()
+    project = load_project(copy_example(tmp_path_factory.mktemp("gx"))).unwrap()
     project.spec.warehouse.path = ":memory:"
     with Warehouse(project, engine="gx") as warehouse:
         yield project, warehouse, prepare(project, warehouse, select_rules(project, []))
