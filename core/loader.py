@@ -146,8 +146,9 @@ def _load_project(path: Path | str | None, plugin_manager: CharterPluginManager 
     if spec is None:
         return LoadResult(None, diagnostics)
     pm = plugin_manager or build_plugin_manager(spec.plugin_modules, entrypoints=entrypoints)
-    diagnostics += [fault.to_diagnostic() for fault in pm.faults]
     models = SpecModels(pm.registry("charter_rule_types"), pm.registry("charter_source_types"))
+    # after the registries ran, so that plugins failing inside them are reported too
+    diagnostics += [fault.to_diagnostic() for fault in pm.faults]
     diagnostics += models.diagnostics
     project = Project(root=root, spec=spec, plugin_manager=pm, models=models)
     if project_doc is not None:

@@ -19,8 +19,14 @@ from charter.core.project import Project
 
 
 def engine_types(project: Project) -> dict[str, EngineType]:
+    """Registered engines by name; a name claimed by two plugins is an error naming both."""
     assert project.plugin_manager is not None
-    return {item.name: item for _, item in project.plugin_manager.registry("charter_engines")}
+    registry = project.plugin_manager.named_registry(
+        "charter_engines", "an engine", lambda item: callable(getattr(item, "factory", None)),
+        "a charter.plugin_api.EngineType")
+    if registry.clashes:
+        raise UsageError([p for p in registry.problems if p.code == "plugin-name-clash"])
+    return dict(registry.items)
 
 
 class Warehouse:

@@ -44,15 +44,20 @@ TIMESTAMP_NAIVE = {T.TIMESTAMP, T.TIMESTAMPNTZ, T.TIMESTAMP_S, T.TIMESTAMP_MS, T
 UNSIGNED = {T.UTINYINT, T.USMALLINT, T.UINT, T.UBIGINT, T.UINT128, T.UINT256, T.UMEDIUMINT, T.UDECIMAL,
             T.UDOUBLE}
 
-_WS = "[ \\t\\n\\r]*"
+# Text both engines read the same way (DuckDB and Spark trim these spaces around numbers and dates).
+_WS = "[ \\t\\n\\x0B\\f\\r]*"
 _PLAIN_INT = f"^{_WS}[+-]?[0-9]+{_WS}$"
 _PLAIN_DECIMAL = f"^{_WS}[+-]?([0-9]+\\.[0-9]*|\\.[0-9]+){_WS}$"
 _PLAIN_NUMBER = f"^{_WS}[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?{_WS}$"
 _FLOAT_WORDS = f"(?i)^{_WS}[+-]?(inf|infinity|nan){_WS}$"
-_PLAIN_DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_PLAIN_TIMESTAMP = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?)?$"
+_PLAIN_DATE = f"^{_WS}[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{_WS}$"
+_PLAIN_TIMESTAMP = f"^{_WS}[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([ T][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}(\\.[0-9]{{1,6}})?)?)?{_WS}$"
 _BOOLEAN_WORDS = "(?i)^(true|false|t|f|yes|no|y|n|1|0)$"
-_SPACED_BOOLEAN = f"(?i)^{_WS}(true|false|t|f|yes|no|y|n|1|0){_WS}$"
+# Text one engine may read and the other not: a number in DuckDB's wider syntax (1e3, 0x10, 1_000), a
+# date with other separators (2013/01/01), special words, control characters Spark trims and DuckDB keeps.
+_NUMBER_LIKE = "^[\\x00-\\x20]*[0-9A-Za-z_.+-]*[0-9][0-9A-Za-z_.+-]*[\\x00-\\x20]*$"
+_DATE_LIKE = "(?i)^[\\x00-\\x20]*([+-]?[0-9][0-9A-Za-z_.:/ +-]*|[+-]?(infinity|epoch|today|now|allballs))[\\x00-\\x20]*$"
+_SPACED_BOOLEAN = "(?i)^[\\x00-\\x20]*(true|false|t|f|yes|no|y|n|1|0)[\\x00-\\x20]*$"
 
 
 class TranslationError(ValueError):
@@ -89,6 +94,12 @@ def _qualified(query: exp.Expression, schema: Schema) -> exp.Expression:
         tree = query.copy()
     with contextlib.suppress(Exception):
         annotate_types(tree, schema={k: dict(v) for k, v in schema.items()}, dialect="duckdb")
+    for node in tree.walk():
+        # DuckDB's type of every node, kept in meta: rewrites replace nodes, and the replacement computes
+        # the same value, so it inherits the type (see _replace_all)
+        kind = getattr(node, "type", None)
+        if isinstance(kind, exp.DataType) and kind.this not in (T.UNKNOWN, T.USERDEFINED):
+            node.meta["duck_type"] = kind
     return tree
 
 
@@ -99,6 +110,8 @@ def _replace_all(tree: exp.Expression, kinds: type[exp.Expression] | tuple[type[
     for node in reversed(nodes):
         new = rewrite(node)
         if new is not None and new is not node:
+            if "duck_type" in node.meta:
+                new.meta.setdefault("duck_type", node.meta["duck_type"])
             if node is tree:
                 tree = new
             else:
@@ -138,10 +151,14 @@ def _raise(*parts: exp.Expression | str) -> exp.Expression:
 
 
 def _type_of(node: exp.Expression) -> exp.DataType | None:
-    kind = getattr(node, "type", None)
-    if not isinstance(kind, exp.DataType) or kind.this in (T.UNKNOWN, T.USERDEFINED):
-        return None
-    return kind
+    """DuckDB's type of ``node``, when sqlglot could tell it."""
+    kind = node.meta.get("duck_type")
+    return kind if isinstance(kind, exp.DataType) else None
+
+
+def _is(node: exp.Expression, kinds: set[Any]) -> bool:
+    kind = _type_of(node)
+    return kind is not None and kind.this in kinds
 
 
 def _describe(node: exp.Expression) -> str:
@@ -209,11 +226,9 @@ def map_types(tree: exp.Expression) -> exp.Expression:
 def rewrite_casts(tree: exp.Expression) -> exp.Expression:
     """Casts whose result differs between the engines are rebuilt with DuckDB's rules."""
 
-    sources = {id(node): _type_of(node.this) for node in tree.find_all(exp.Cast)}
-
     def rewrite(node: exp.Cast) -> exp.Expression | None:
         target = node.to
-        source = sources.get(id(node))
+        source = _type_of(node.this)
         safe = isinstance(node, exp.TryCast)
         value = node.this
         if source is None and (isinstance(value, exp.Null) or _integral_function(value)):
@@ -239,15 +254,15 @@ def rewrite_casts(tree: exp.Expression) -> exp.Expression:
                 return _double_to_text(value, target, safe)
             return None
         if kind in FLOATING:
-            return _text_to(value, target, safe, _PLAIN_NUMBER, extra=(_FLOAT_WORDS,))
+            return _text_to(value, target, safe, _PLAIN_NUMBER, extra=(_FLOAT_WORDS,), ambiguous=_NUMBER_LIKE)
         if kind == T.DECIMAL:
-            return _text_to(value, target, safe, _PLAIN_NUMBER)
+            return _text_to(value, target, safe, _PLAIN_NUMBER, ambiguous=_NUMBER_LIKE)
         if kind == T.BOOLEAN:
             return _text_to(value, target, safe, _BOOLEAN_WORDS, ambiguous=_SPACED_BOOLEAN)
         if kind == T.DATE:
-            return _text_to(value, target, safe, _PLAIN_DATE)
+            return _text_to(value, target, safe, _PLAIN_DATE, ambiguous=_DATE_LIKE)
         if kind in TIMESTAMP_NAIVE:
-            return _text_to(value, target, safe, _PLAIN_TIMESTAMP)
+            return _text_to(value, target, safe, _PLAIN_TIMESTAMP, ambiguous=_DATE_LIKE)
         return None
 
     return _replace_all(tree, exp.Cast, rewrite)
@@ -259,8 +274,9 @@ def _integral_function(node: exp.Expression) -> bool:
 
 
 def _cast(value: exp.Expression, target: exp.DataType, safe: bool) -> exp.Expression:
-    kind = exp.TryCast if safe else exp.Cast
-    return kind(this=value, to=target.copy())
+    if safe:  # sqlglot prints TRY_CAST for Spark only when the cast is marked safe
+        return exp.TryCast(this=value, to=target.copy(), safe=True)
+    return exp.Cast(this=value, to=target.copy())
 
 
 def _failure(value: exp.Expression, target: exp.DataType, safe: bool) -> exp.Expression:
@@ -278,7 +294,7 @@ def _ambiguous(value: exp.Expression, target: exp.DataType) -> exp.Expression:
 
 
 def _text_to(value: exp.Expression, target: exp.DataType, safe: bool, agreed: str, *,
-             extra: tuple[str, ...] = (), ambiguous: str = "[0-9]") -> exp.Expression:
+             ambiguous: str, extra: tuple[str, ...] = ()) -> exp.Expression:
     """CASE: text both engines read alike -> Spark's cast; text they may read differently -> an error."""
     case = exp.Case().when(value.copy().is_(exp.null()), exp.Null())
     for pattern in (agreed, *extra):
@@ -299,7 +315,7 @@ def _text_to_integer(value: exp.Expression, target: exp.DataType, safe: bool) ->
     case = exp.Case().when(value.copy().is_(exp.null()), exp.Null())
     case = case.when(_rlike(value, _PLAIN_INT), _cast(value.copy(), target, safe))
     case = case.when(_rlike(value, _PLAIN_DECIMAL), _cast(rounded, target, safe))
-    case = case.when(_rlike(value, "[0-9]"), _ambiguous(value, target))
+    case = case.when(_rlike(value, _NUMBER_LIKE), _ambiguous(value, target))
     return case.else_(_failure(value, target, safe))
 
 
