@@ -277,9 +277,10 @@ SECTION = """## Quality scan (`quality_scan.py`)
 `length_between`, `row_count_between`, `freshness`, `relationships`, `expression`, `mean_between`,
 `stddev_between`, `quantile_between`, `schema`, `distribution_drift` against a 100,000-row reference)
 over a 10,000,000-row DuckDB table generated from a fixed seed; every rule passes, so no sample query
-runs. Charter's figure is the quality scan as `charter run` does it (schema inference, static checks,
-compilation, the one statement, judging the 20 rules, the dataset's fingerprint: row count and row-hash
-sum); `execute_run` adds the lifecycle hooks of every installed plugin (catalog, run manifest).
+runs. Charter's figure is the quality scan as `charter run` does it once the project is loaded (schema
+inference, static checks, compilation, the one statement, judging the 20 rules, the dataset's
+fingerprint: row count and row-hash sum); `execute_run` adds the lifecycle hooks of every installed
+plugin (catalog recorder, run manifest).
 Baseline: one hand-written statement computing the same numbers (checked equal in the run). Great
 Expectations 1.x runs the 15 rules it can express on its pandas path (`schema` with types,
 `expression`, `freshness`, `relationships` and `distribution_drift` have no pandas equivalent), over

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from charter.catalog.cache import dataset_fingerprints, previous_build
 from charter.catalog.connection import DEFAULT_TIMEOUT, connect, scalar, transaction
 from charter.catalog.index import BuildRows, build_rows, uses_warehouse_tables
 from charter.catalog.schema import current_version, latest_version
@@ -43,10 +44,13 @@ class BuildResult:
     edges: int = 0
     duration_ms: float = 0.0
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    reused: int = 0
+    """Datasets whose schema and lineage came unchanged from the previous build."""
 
     def to_dict(self) -> dict[str, object]:
         return {"path": str(self.path), "build_id": self.build_id, "specs_hash": self.specs_hash,
                 "skipped": self.skipped, "objects": self.objects, "columns": self.columns, "edges": self.edges,
+                "reused_datasets": self.reused,
                 "duration_ms": round(self.duration_ms, 1), "diagnostics": [d.to_dict() for d in self.diagnostics]}
 
 
@@ -91,9 +95,10 @@ def latest_build(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> tuple[int, 
     return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
 
-def infer_schemas(project: Project, warehouse: Warehouse | None = None, *, debug: bool = False,
-                  ) -> tuple[dict[str, list[ColumnInfo] | None], list[Diagnostic]]:
-    """Each dataset's columns as the engine infers them (None where registration failed).
+def infer_schemas(project: Project, warehouse: Warehouse | None = None, *, known: dict[str, list[ColumnInfo]]
+                  | None = None, debug: bool = False) -> tuple[dict[str, list[ColumnInfo] | None], list[Diagnostic]]:
+    """Each dataset's columns as the engine infers them (None where registration failed); the datasets in
+    ``known`` (reused from the previous build) are taken as they are, and nothing is opened if that is all.
 
     With no ``warehouse`` given, a DuckDB project whose datasets are all files or SQL is inferred in an
     in-memory DuckDB, so that building the catalog never waits for (or blocks) a run that holds the
@@ -101,9 +106,14 @@ def infer_schemas(project: Project, warehouse: Warehouse | None = None, *, debug
     """
     from charter.core.warehouse import Warehouse
 
+    known = known or {}
+    wanted = [name for name in project.datasets if name not in known]
     diagnostics: list[Diagnostic] = []
+    schemas: dict[str, list[ColumnInfo] | None] = dict(known)
+    if not wanted:
+        return schemas, diagnostics
     if warehouse is not None:
-        return _columns(project, warehouse, diagnostics), diagnostics
+        return {**schemas, **_columns(warehouse, wanted, diagnostics)}, diagnostics
     target = project
     if project.spec.warehouse.engine == "duckdb" and not uses_warehouse_tables(project):
         spec = project.spec.model_copy(update={"warehouse": project.spec.warehouse.model_copy(
@@ -111,18 +121,19 @@ def infer_schemas(project: Project, warehouse: Warehouse | None = None, *, debug
         target = dataclasses.replace(project, spec=spec)
     try:
         with Warehouse(target, debug=debug) as opened:
-            return _columns(project, opened, diagnostics), diagnostics
+            return {**schemas, **_columns(opened, wanted, diagnostics)}, diagnostics
     except CharterError as exc:
         diagnostics += [warning(f"column types are not in the catalog: {d.message}", code="catalog-no-schema",
                                 hint=d.hint) for d in exc.diagnostics]
-        return {name: None for name in project.datasets}, diagnostics
+        return {**schemas, **dict.fromkeys(wanted)}, diagnostics
 
 
-def _columns(project: Project, warehouse: Warehouse, diagnostics: list[Diagnostic],
+def _columns(warehouse: Warehouse, names: list[str], diagnostics: list[Diagnostic],
              ) -> dict[str, list[ColumnInfo] | None]:
-    diagnostics += [d for d in warehouse.register_all() if d.severity is Severity.ERROR]
+    """Register ``names`` (and what they read) and describe them; registration errors become diagnostics."""
+    diagnostics += [d for d in warehouse.register_all(names) if d.severity is Severity.ERROR]
     out: dict[str, list[ColumnInfo] | None] = {}
-    for name in project.datasets:
+    for name in names:
         if name in warehouse.failed or name not in warehouse.registered:
             out[name] = None
             continue
@@ -145,14 +156,17 @@ def build_catalog(project: Project, *, path: Path | None = None, warehouse: Ware
     latest = None if force else latest_build(path, timeout=timeout)
     if latest is not None and latest[1] == digest:
         return BuildResult(path, latest[0], digest, skipped=True, duration_ms=(time.perf_counter() - started) * 1000)
-    schemas, diagnostics = infer_schemas(project, warehouse, debug=debug)
-    rows = build_rows(project, schemas)
+    fingerprints = dataset_fingerprints(project)
+    reuse = previous_build(path, fingerprints, timeout=timeout)
+    schemas, diagnostics = infer_schemas(project, warehouse, known=reuse.columns, debug=debug)
+    rows = build_rows(project, schemas, fingerprints, reuse.edges)
     diagnostics += [project.diagnostic_at(Severity.WARNING, f"no column-level lineage for dataset `{name}`: "
                                           f"{message}", "dataset", name, ("source",), code="catalog-lineage")
                     for name, message in rows.problems]
     build_id = _write(path, project, digest, rows, diagnostics, started, timeout)
     return BuildResult(path, build_id, digest, False, rows.objects.num_rows, rows.columns.num_rows,
-                       rows.lineage.num_rows, (time.perf_counter() - started) * 1000, diagnostics)
+                       rows.lineage.num_rows, (time.perf_counter() - started) * 1000, diagnostics,
+                       reused=len(reuse.columns))
 
 
 def _write(path: Path, project: Project, digest: str, rows: BuildRows, diagnostics: list[Diagnostic],

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from charter.catalog.lineage import Edge, LineageBuilder, inherited_tags
-from charter.core.engine import FileScan, QueryRelation, TableScan
+from charter.core.engine import FileScan, TableScan
 from charter.core.spec.contract import Contract
 from charter.core.spec.dataset import DatasetBase
 from charter.core.spec.environment import Environment
@@ -80,8 +80,6 @@ def _dataset_details(project: Project, name: str, d: DatasetBase) -> dict[str, A
         value = getattr(d.source, key, None)
         if value is not None:
             source[key] = value
-    if isinstance(relation, QueryRelation):
-        source["compiled"] = relation.query.sql("duckdb", pretty=True)
     return {"source": source, "time_column": d.time_column, "primary_key": list(d.primary_key),
             "grain": d.grain, "depends_on": project.dataset_dependencies.get(name, []),
             "freshness": {"max_age": str(d.freshness.max_age), "column": d.freshness.column or d.time_column}
@@ -143,12 +141,12 @@ class BuildRows:
     problems: list[tuple[str, str]]
 
 
-def object_rows(project: Project) -> dict[str, list[Any]]:
+def object_rows(project: Project, fingerprints: Mapping[str, str | None]) -> dict[str, list[Any]]:
     rows: dict[str, list[Any]] = {key: [] for key in (
         "kind", "name", "label", "description", "owner", "owners", "domain", "tags", "status", "certified_by",
         "certified_on", "certification_expires", "tier", "sponsor", "type", "dataset", "format", "unit", "decimals",
         "file", "line",
-        "content_hash", "spec", "details")}
+        "content_hash", "spec", "details", "fingerprint")}
     for kind, obj in project.objects():
         name = obj.name
         loc = project.location(kind, name)
@@ -178,6 +176,7 @@ def object_rows(project: Project) -> dict[str, list[Any]]:
         rows["content_hash"].append(hashlib.sha256(spec_text.encode()).hexdigest())
         rows["spec"].append(spec_text)
         rows["details"].append(_json(details_of(project, kind, name, obj)))
+        rows["fingerprint"].append(fingerprints.get(name) if kind == "dataset" else None)
     return rows
 
 
@@ -225,25 +224,29 @@ def lineage_rows(edges: list[Edge]) -> dict[str, list[Any]]:
             "relation": [e.relation for e in edges]}
 
 
-def build_rows(project: Project, schemas: Mapping[str, list[ColumnInfo] | None]) -> BuildRows:
-    """Every row of a build, given the inferred columns of each dataset (None: inference failed)."""
+def build_rows(project: Project, schemas: Mapping[str, list[ColumnInfo] | None],
+               fingerprints: Mapping[str, str | None] | None = None,
+               reuse_edges: Mapping[str, list[Edge]] | None = None) -> BuildRows:
+    """Every row of a build, given the inferred columns of each dataset (None: inference failed), their
+    fingerprints, and the lineage edges of datasets reused from the previous build."""
     import pyarrow as pa
 
     name_types = {name: ({c.name: c.type for c in cols} if cols is not None else None)
                   for name, cols in schemas.items()}
-    builder = LineageBuilder(project, name_types)
+    builder = LineageBuilder(project, name_types, reuse_edges or {})
     edges = builder.build()
     own = {(name, c.name): list(c.tags) for name, ds in project.datasets.items() for c in ds.columns if c.tags}
     inherited = inherited_tags(edges, own, project.dataset_order())
     text_list = pa.list_(pa.string())
-    objects = pa.table(object_rows(project), schema=pa.schema([
+    objects = pa.table(object_rows(project, fingerprints or {}), schema=pa.schema([
         ("kind", pa.string()), ("name", pa.string()), ("label", pa.string()), ("description", pa.string()),
         ("owner", pa.string()), ("owners", text_list), ("domain", pa.string()), ("tags", text_list),
         ("status", pa.string()), ("certified_by", pa.string()), ("certified_on", pa.date32()),
         ("certification_expires", pa.date32()), ("tier", pa.string()), ("sponsor", pa.string()),
         ("type", pa.string()), ("dataset", pa.string()), ("format", pa.string()), ("unit", pa.string()),
         ("decimals", pa.int32()), ("file", pa.string()), ("line", pa.int32()),
-        ("content_hash", pa.string()), ("spec", pa.string()), ("details", pa.string())]))
+        ("content_hash", pa.string()), ("spec", pa.string()), ("details", pa.string()),
+        ("fingerprint", pa.string())]))
     columns = pa.table(column_rows(project, schemas, inherited), schema=pa.schema([
         ("dataset", pa.string()), ("position", pa.int32()), ("name", pa.string()), ("type", pa.string()),
         ("declared_type", pa.string()), ("description", pa.string()), ("tags", text_list),

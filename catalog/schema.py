@@ -39,7 +39,7 @@ def _v1_initial(con: duckdb.DuckDBPyConnection) -> None:
             status VARCHAR, certified_by VARCHAR, certified_on DATE, certification_expires DATE,
             tier VARCHAR, sponsor VARCHAR, type VARCHAR, dataset VARCHAR, format VARCHAR, unit VARCHAR,
             decimals INTEGER, file VARCHAR, line INTEGER,
-            content_hash VARCHAR, spec VARCHAR, details VARCHAR,
+            content_hash VARCHAR, spec VARCHAR, details VARCHAR, fingerprint VARCHAR,
             PRIMARY KEY (build_id, kind, name))""",
         """CREATE TABLE columns (
             build_id INTEGER NOT NULL, dataset VARCHAR NOT NULL, position INTEGER, name VARCHAR NOT NULL,

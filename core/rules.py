@@ -23,10 +23,11 @@ through ``charter_rule_types``. To run, it subclasses one of two small bases def
 
 Every rule of every suite on a dataset is folded into ONE aggregate query: Charter adds the rule's
 filter (suite ``where`` AND rule ``where``) as a ``FILTER (WHERE ...)`` clause to each aggregate function
-a rule returns (but not inside subqueries: a subquery over the checked rows reads ``ctx.rows()``, which
-is already filtered). Identical aggregates are computed once. Reading another dataset (a reference
-table) is a subquery over ``ctx.table(name)``, e.g. ``col IN (SELECT key FROM other)``, which the engine
-plans as a semi/anti join inside the same statement.
+a rule returns -- sqlglot's ``exp.AggFunc`` nodes; write an aggregate sqlglot does not know (DuckDB's
+``histogram``) as ``exp.AnonymousAggFunc`` -- but not inside subqueries: a subquery over the checked rows
+reads ``ctx.rows()``, which is already filtered. Identical aggregates are computed once. Reading another
+dataset (a reference table) is a subquery over ``ctx.table(name)``, e.g. ``col IN (SELECT key FROM
+other)``, which the engine plans as a semi/anti join inside the same statement.
 """
 
 from __future__ import annotations

@@ -188,7 +188,7 @@ class _Duplicates(AggregateRule):
 
     def aggregates(self, ctx: CompileContext) -> dict[str, exp.Expression]:
         keys = self._keys(ctx)
-        groups = self._duplicated(ctx, exp.alias_(_count(), "n"))
+        groups = self._duplicated(ctx, cast(exp.Expression, exp.alias_(_count(), "n")))
         stats = exp.select(exp.Struct(expressions=[
             exp.PropertyEQ(this=exp.to_identifier("rows"), expression=exp.Sum(this=exp.column("n"))),
             exp.PropertyEQ(this=exp.to_identifier("values"), expression=_count())])).from_(groups.subquery("g"))

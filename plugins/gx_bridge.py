@@ -31,8 +31,10 @@ from charter.plugin_api import (
     EngineType,
     ImportReport,
     UsageError,
+    did_you_mean,
     error,
     hookimpl,
+    type_family,
 )
 from charter.plugins.duckdb_engine import DuckDBEngine
 
@@ -140,8 +142,6 @@ def to_gx(rule: Rule, *, for_pandas: bool = False, schema: dict[str, str] | None
 
 
 def _family(schema: dict[str, str] | None, column: Any) -> str | None:
-    from charter.plugin_api import type_family
-
     if schema is None or not isinstance(column, str) or column not in schema:
         return None
     return type_family(schema[column])
@@ -189,8 +189,6 @@ class GXExporter:
     description = "Great Expectations 1.x expectation suite (JSON) per quality suite"
 
     def export(self, project: Project, target: str | None, options: dict[str, Any]) -> list[Path]:
-        from charter.plugin_api import did_you_mean
-
         if target is not None and target not in project.quality:
             raise UsageError(error(f"no quality suite named `{target}`", code="unknown-suite",
                                    hint=did_you_mean(target, project.quality) or

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from charter.core.cliutil import ProjectOption, console, load, state_of
+from charter.core.cliutil import ProjectOption, console, load, render_diagnostics, state_of
 from charter.plugin_api import hookimpl
 
 if TYPE_CHECKING:
@@ -75,7 +75,9 @@ def run(
 
         raise UsageError(error("--output writes a machine-readable report; add --format json or --format junit",
                                code="output-needs-format", hint=f"charter run --format junit --output {output}"))
-    project, _ = load(ctx, project_dir, fmt="json" if fmt is RunFormat.json else "text")
+    project, warnings = load(ctx, project_dir, fmt="json" if fmt is RunFormat.json else "text")
+    if warnings and fmt is RunFormat.text:
+        render_diagnostics(warnings, project=project)  # on stderr: deprecated references, expired certifications
     summary = execute_run(project, selection=list(select or []), engine=engine, sample_size=sample_size,
                           progress=progress, debug=state.debug)
     machine = None
@@ -175,8 +177,9 @@ def render_run(summary: RunSummary, out: Console, *, samples: int = 3, brief: bo
         out.print("No quality rule to run: the project has no `quality:` suite.", highlight=False)
         return
     seconds = (summary.finished_at - run.started_at).total_seconds() if summary.finished_at else 0.0
-    out.print(f"[bold]{escape(run.project_name)}[/] · {total.checks} checks on {len(summary.scans)} datasets · "
-              f"{run.engine} · {seconds:.2f} s", highlight=False)
+    datasets = len(summary.scans)
+    out.print(f"[bold]{escape(run.project_name)}[/] · {total.checks} check{'s' if total.checks != 1 else ''} on "
+              f"{datasets} dataset{'s' if datasets != 1 else ''} · {run.engine} · {seconds:.2f} s", highlight=False)
     out.print(f"[dim]run {run.run_id}[/]", highlight=False)
     width = min(out.width, 80)
     for key, title in (("dataset", "Dataset"), ("dimension", "Dimension")):
@@ -302,10 +305,11 @@ def baseline(
     """
     from sqlglot import exp
 
+    from charter.core.cliutil import fail
     from charter.core.diagnostics import UsageError, did_you_mean, error
     from charter.core.quality import RuleRef, apply_filter, rule_filter
     from charter.core.quality_drift import baseline_aggregates, baseline_document, baseline_path, write_baseline
-    from charter.core.rules import CompileContext
+    from charter.core.rules import CompileContext, RuleContext
     from charter.core.warehouse import Warehouse
 
     project, _ = load(ctx, project_dir)
@@ -326,19 +330,16 @@ def baseline(
         problems = warehouse.register_all([spec.dataset])
         schema = warehouse.schema(spec.dataset)
         if problems or schema is None:
-            from charter.core.cliutil import fail
-
             fail(problems, project)
+        dataset = project.datasets[spec.dataset]
         table = exp.to_table(exp.to_identifier(spec.dataset, quoted=True).sql("duckdb"), dialect="duckdb")
         for ref in refs:
             drift = ref.rule
             if drift.column not in schema:
-                from charter.core.cliutil import fail
-
-                fail([ref_problem(project, ref, f"column `{drift.column}` does not exist in dataset "
-                                  f"`{spec.dataset}`")], project)
+                fail([RuleContext(project, spec.name, ref.index, dataset, schema).missing_column(
+                    drift.column, ("column",))], project)
             condition = rule_filter(spec, drift)
-            cctx = CompileContext(project, project.datasets[spec.dataset], schema, spec.name, ref.index, condition)
+            cctx = CompileContext(project, dataset, schema, spec.name, ref.index, condition)
             values = baseline_aggregates(drift, cctx)
             query = exp.select(*[exp.alias_(apply_filter(e, condition), n, quoted=True) for n, e in values.items()]
                                ).from_(table.copy())
@@ -350,13 +351,6 @@ def baseline(
             out.print(f"[green]✓[/] {drift.display_name}: {document['kind']} baseline of "
                       f"{sum(document['counts']):,} values in {bins} bins -> "
                       f"{path.relative_to(project.root).as_posix()}")
-
-
-def ref_problem(project: Any, ref: Any, message: str) -> Any:
-    from charter.core.diagnostics import Severity
-
-    return project.diagnostic_at(Severity.ERROR, message, "quality", ref.suite.name, ("rules", ref.index, "column"),
-                                 code="unknown-column")
 
 
 @quality_app.command("sql")

@@ -294,7 +294,8 @@ class SparkEngine:
             raise EngineError(error(f"`{name}` is not registered in the Spark session", code="engine-describe"))
         schema = self._run(lambda: self.session.table(exp.to_identifier(name, quoted=True).sql("spark")).schema,
                            "engine-describe")
-        return [ColumnInfo(f.name, spark_type_name(f.dataType), bool(f.nullable)) for f in schema.fields]
+        # upper case throughout, struct field names included, exactly as the DuckDB engine reports types
+        return [ColumnInfo(f.name, spark_type_name(f.dataType).upper(), bool(f.nullable)) for f in schema.fields]
 
     def execute(self, query: exp.Expression) -> pa.Table:
         self.queries_issued += 1

@@ -51,12 +51,18 @@ _PLAIN_DECIMAL = f"^{_WS}[+-]?([0-9]+\\.[0-9]*|\\.[0-9]+){_WS}$"
 _PLAIN_NUMBER = f"^{_WS}[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?{_WS}$"
 _FLOAT_WORDS = f"(?i)^{_WS}[+-]?(inf|infinity|nan){_WS}$"
 _PLAIN_DATE = f"^{_WS}[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{_WS}$"
-_PLAIN_TIMESTAMP = f"^{_WS}[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([ T][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}(\\.[0-9]{{1,6}})?)?)?{_WS}$"
+_PLAIN_TIMESTAMP = (f"^{_WS}[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}"
+                    f"([ T][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}(\\.[0-9]{{1,6}})?)?)?{_WS}$")
 _BOOLEAN_WORDS = "(?i)^(true|false|t|f|yes|no|y|n|1|0)$"
+# Characters that join a grapheme cluster: combining marks, joiners, variation selectors, skin tones,
+# regional indicators, tags, Hangul jamo, and the \r of \r\n.
+_CLUSTER_MARKS = ("[\\p{M}\\x{200C}\\x{200D}\\x{FE00}-\\x{FE0F}\\x{1F3FB}-\\x{1F3FF}\\x{1F1E6}-\\x{1F1FF}"
+                  "\\x{E0020}-\\x{E007F}\\x{1100}-\\x{11FF}\\r]")
 # Text one engine may read and the other not: a number in DuckDB's wider syntax (1e3, 0x10, 1_000), a
 # date with other separators (2013/01/01), special words, control characters Spark trims and DuckDB keeps.
 _NUMBER_LIKE = "^[\\x00-\\x20]*[0-9A-Za-z_.+-]*[0-9][0-9A-Za-z_.+-]*[\\x00-\\x20]*$"
-_DATE_LIKE = "(?i)^[\\x00-\\x20]*([+-]?[0-9][0-9A-Za-z_.:/ +-]*|[+-]?(infinity|epoch|today|now|allballs))[\\x00-\\x20]*$"
+_DATE_LIKE = ("(?i)^[\\x00-\\x20]*([+-]?[0-9][0-9A-Za-z_.:/ +-]*|[+-]?(infinity|epoch|today|now|allballs))"
+              "[\\x00-\\x20]*$")
 _SPACED_BOOLEAN = "(?i)^[\\x00-\\x20]*(true|false|t|f|yes|no|y|n|1|0)[\\x00-\\x20]*$"
 
 
@@ -99,7 +105,7 @@ def _qualified(query: exp.Expression, schema: Schema) -> exp.Expression:
         # the same value, so it inherits the type (see _replace_all)
         kind = getattr(node, "type", None)
         if isinstance(kind, exp.DataType) and kind.this not in (T.UNKNOWN, T.USERDEFINED):
-            node.meta["duck_type"] = kind
+            node.meta["duck_type"] = kind.this
     return tree
 
 
@@ -150,15 +156,13 @@ def _raise(*parts: exp.Expression | str) -> exp.Expression:
     return _fn("RAISE_ERROR", exp.Concat(expressions=message) if len(message) > 1 else message[0])
 
 
-def _type_of(node: exp.Expression) -> exp.DataType | None:
-    """DuckDB's type of ``node``, when sqlglot could tell it."""
-    kind = node.meta.get("duck_type")
-    return kind if isinstance(kind, exp.DataType) else None
+def _type_of(node: exp.Expression) -> Any:
+    """DuckDB's type (a ``DataType.Type``) of ``node``, when sqlglot could tell it."""
+    return node.meta.get("duck_type")
 
 
 def _is(node: exp.Expression, kinds: set[Any]) -> bool:
-    kind = _type_of(node)
-    return kind is not None and kind.this in kinds
+    return _type_of(node) in kinds
 
 
 def _describe(node: exp.Expression) -> str:
@@ -240,17 +244,17 @@ def rewrite_casts(tree: exp.Expression) -> exp.Expression:
                     f"cannot tell the type of `{_describe(value)}`, cast to {target.sql('duckdb')}: DuckDB "
                     "rounds numbers cast to integers and Spark truncates them",
                     hint="cast the value to DOUBLE, DECIMAL or VARCHAR first")
-            if source.this in FLOATING:
+            if source in FLOATING:
                 return _cast(_fn("BROUND", value.copy(), _num(0)), target, safe)
-            if source.this == T.DECIMAL:
+            if source == T.DECIMAL:
                 return _cast(exp.Round(this=value.copy(), decimals=_num(0)), target, safe)
-            if source.this in TEXT:
+            if source in TEXT:
                 return _text_to_integer(value, target, safe)
             return None
-        if source is None or source.this not in TEXT:
-            if kind == T.DECIMAL and source is not None and source.this in FLOATING:
+        if source not in TEXT:
+            if kind == T.DECIMAL and source in FLOATING:
                 return _double_to_decimal(value, target, safe)
-            if kind in TEXT and source is not None and source.this in FLOATING:
+            if kind in TEXT and source in FLOATING:
                 return _double_to_text(value, target, safe)
             return None
         if kind in FLOATING:
@@ -320,18 +324,14 @@ def _text_to_integer(value: exp.Expression, target: exp.DataType, safe: bool) ->
 
 
 def _double_to_decimal(value: exp.Expression, target: exp.DataType, safe: bool) -> exp.Expression:
-    """The engines round a double to a decimal scale alike except within a hair of a tie: refuse those."""
-    scale = 0
+    """DuckDB rounds ``x * 10^scale`` half away from zero in binary floating point (1.005 -> 1.00), where
+    Spark's cast rounds the shortest decimal text of ``x`` (1.005 -> 1.01); the same arithmetic is spelled out.
+    """
     params = target.expressions
-    if len(params) > 1:
-        scale = int(params[1].name)
-    scaled = exp.Abs(this=_op(exp.Mul, value.copy(), _fn("POWER", _num(10), _num(scale))))
-    fraction = _op(exp.Sub, scaled, exp.Floor(this=scaled.copy()))
-    near_tie = exp.LT(this=exp.Abs(this=_op(exp.Sub, fraction, _num(0.5))), expression=_num(1e-6))
-    return exp.Case().when(near_tie, _raise(
-        "charter: rounding ", exp.Cast(this=value.copy(), to=exp.DataType.build("STRING")),
-        f" to {target.sql('duckdb')} is a near tie that DuckDB and Spark round differently")) \
-        .else_(_cast(value.copy(), target, safe))
+    scale = int(params[1].name) if len(params) > 1 else 0
+    factor = _num(float(10 ** scale))
+    rounded = _op(exp.Div, _fn("ROUND", _op(exp.Mul, value.copy(), factor)), factor.copy())
+    return _cast(rounded, target, safe)
 
 
 def _double_to_text(value: exp.Expression, target: exp.DataType, safe: bool) -> exp.Expression:
@@ -464,6 +464,33 @@ def rewrite_quantiles(tree: exp.Expression) -> exp.Expression:
                                exp.Quantile, exp.ApproxQuantile), rewrite)
 
 
+def rewrite_aggregates(tree: exp.Expression) -> exp.Expression:
+    """Aggregates whose Spark namesake differs.
+
+    - ``sum`` of BIGINTs is a HUGEINT in DuckDB (no overflow); on Spark it is summed as DECIMAL(38, 0);
+    - ``arg_max``/``arg_min`` skip rows whose value is NULL in DuckDB, not in Spark's ``max_by``;
+    - ``list``/``array_agg``: Spark's ``collect_list`` drops NULLs and ignores ORDER BY: refused;
+    - ``approx_count_distinct``: the two engines' HyperLogLogs differ: refused.
+    """
+
+    def rewrite(node: exp.Expression) -> exp.Expression | None:
+        if isinstance(node, exp.Sum) and _is(node.this, {T.BIGINT}):
+            return exp.Sum(this=exp.Cast(this=node.this.copy(), to=exp.DataType.build("DECIMAL(38, 0)")))
+        if isinstance(node, exp.ArgMax | exp.ArgMin):
+            value, key = node.this, node.expression
+            guarded = exp.If(this=value.copy().is_(exp.null()), true=exp.Null(), false=key.copy())
+            return type(node)(this=value.copy(), expression=guarded)
+        if isinstance(node, exp.ArrayAgg):
+            raise TranslationError("list()/array_agg() cannot run on Spark with DuckDB's result: Spark's "
+                                   "collect_list drops NULLs and ignores ORDER BY")
+        if isinstance(node, exp.ApproxDistinct):
+            raise TranslationError("approx_count_distinct is estimated differently by DuckDB and Spark, so "
+                                   "the engines would disagree", hint="use count(DISTINCT ...)")
+        return None
+
+    return _replace_all(tree, (exp.Sum, exp.ArgMax, exp.ArgMin, exp.ArrayAgg, exp.ApproxDistinct), rewrite)
+
+
 def _spark_fraction(fraction: exp.Expression) -> exp.Expression:
     if isinstance(fraction, exp.Array):
         return _fn("ARRAY", *[e.copy() for e in fraction.expressions])
@@ -520,9 +547,19 @@ def rewrite_text_functions(tree: exp.Expression) -> exp.Expression:
             return _fn("DATE_FORMAT", node.this.copy(), _str("MMMM"))
         if isinstance(node, exp.Like | exp.ILike):
             return _like(node)
+        if isinstance(node, exp.Length) and _is(node.this, {T.ARRAY, T.LIST}):
+            return _fn("SIZE", node.this.copy())  # DuckDB's len() also counts list elements
+        if isinstance(node, exp.Reverse):
+            # DuckDB reverses grapheme clusters (an emoji with its skin tone, e + combining accent, \r\n),
+            # Spark code points: text with such clusters stops the query instead of differing
+            clusters = _rlike(node.this, _CLUSTER_MARKS)
+            return exp.Case().when(clusters, _raise("charter: reverse() of text with combined characters "
+                                                    "differs between DuckDB and Spark: '", node.this.copy(),
+                                                    "'")).else_(exp.Reverse(this=node.this.copy()))
         return None
 
-    return _replace_all(tree, (exp.Anonymous, exp.Dayname, exp.Monthname, exp.Like, exp.ILike), rewrite)
+    return _replace_all(tree, (exp.Anonymous, exp.Dayname, exp.Monthname, exp.Like, exp.ILike, exp.Reverse,
+                               exp.Length), rewrite)
 
 
 def _like(node: exp.Like | exp.ILike) -> exp.Expression | None:
@@ -605,14 +642,55 @@ def rewrite_regex(tree: exp.Expression) -> exp.Expression:
 
 # -- numbers --------------------------------------------------------------------------------------
 def rewrite_math(tree: exp.Expression) -> exp.Expression:
-    """``log(x)`` is the base-10 logarithm in DuckDB and the natural one in Spark."""
+    """Numeric functions whose Spark namesake differs on doubles.
 
-    def rewrite(node: exp.Log) -> exp.Expression | None:
-        if node.expression is None:
-            return exp.Log(this=_num(10), expression=node.this.copy())
+    - ``log(x)`` is the base-10 logarithm in DuckDB and the natural one in Spark;
+    - ``round(x, n)`` of a double: DuckDB rounds ``x * 10^n`` in binary floating point (1.005 -> 1.0),
+      Spark rounds the shortest decimal text of ``x`` (1.005 -> 1.01); the same arithmetic is spelled out;
+    - ``floor``/``ceil`` of a double are doubles in DuckDB and BIGINTs in Spark (overflowing above 2^63).
+    """
+
+    def rewrite(node: exp.Expression) -> exp.Expression | None:
+        if isinstance(node, exp.Log):
+            return exp.Log(this=_num(10), expression=node.this.copy()) if node.expression is None else None
+        if not _is(node.this, FLOATING):
+            return None
+        if isinstance(node, exp.Round):
+            return _round_double(node.this, node.args.get("decimals"))
+        if isinstance(node, exp.Floor | exp.Ceil) and not node.args.get("decimals"):
+            return _floor_double(node)
         return None
 
-    return _replace_all(tree, exp.Log, rewrite)
+    return _replace_all(tree, (exp.Log, exp.Round, exp.Floor, exp.Ceil), rewrite)
+
+
+def _round_double(value: exp.Expression, decimals: exp.Expression | None) -> exp.Expression | None:
+    if decimals is None:
+        return None  # round half away from zero on the double itself: the engines agree
+    if not (isinstance(decimals, exp.Literal) and decimals.is_int):
+        if isinstance(decimals, exp.Neg) and isinstance(decimals.this, exp.Literal) and decimals.this.is_int:
+            digits = -int(decimals.this.name)
+        else:
+            raise TranslationError("round(x, n) of a double needs a literal n on Spark")
+    else:
+        digits = int(decimals.name)
+    scale = _num(float(10 ** abs(digits)))
+    if digits >= 0:
+        result = _op(exp.Div, _fn("ROUND", _op(exp.Mul, value.copy(), scale)), scale.copy())
+    else:
+        result = _op(exp.Mul, _fn("ROUND", _op(exp.Div, value.copy(), scale)), scale.copy())
+    # DuckDB returns the input when the scaled value overflows to infinity
+    broken = exp.or_(_fn("ISNAN", result.copy()), exp.EQ(this=exp.Abs(this=result.copy()),
+                                                        expression=_fn("DOUBLE", _str("Infinity"))))
+    return exp.Case().when(broken, value.copy()).else_(result)
+
+
+def _floor_double(node: exp.Floor | exp.Ceil) -> exp.Expression:
+    # from 2^52 on, every double is a whole number (and NaN/Infinity are their own floor)
+    value = node.this
+    whole = exp.GTE(this=exp.Abs(this=value.copy()), expression=_num(4503599627370496.0))
+    rounded = exp.Cast(this=type(node)(this=value.copy()), to=exp.DataType.build("DOUBLE"))
+    return exp.Case().when(exp.or_(whole, _fn("ISNAN", value.copy())), value.copy()).else_(rounded)
 
 
 # -- dates and times ------------------------------------------------------------------------------
@@ -718,6 +796,7 @@ REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     map_types,
     rewrite_in_subqueries,
     rewrite_quantiles,
+    rewrite_aggregates,
     rewrite_regex,
     rewrite_text_functions,
     rewrite_math,

@@ -156,3 +156,41 @@ def test_reading_a_missing_catalog_says_how_to_build_it(tmp_path):
         Catalog(tmp_path / "none.duckdb").objects()
     assert caught.value.diagnostics[0].code == "catalog-missing"
     assert "charter catalog build" in (caught.value.diagnostics[0].hint or "")
+
+
+def test_a_rebuild_reuses_unchanged_datasets_and_equals_a_cold_build(tmp_path, make_project):
+    specs = """
+        datasets:
+          - name: raw
+            source: {path: data/t.csv}
+          - name: a
+            source: {sql: "select id, amount * 2 as double_amount from {{ ref('raw') }}"}
+          - name: b
+            source: {sql: "select id, double_amount + 1 as shifted from {{ ref('a') }}"}
+          - name: c
+            source: {sql: "select name, created_at from {{ ref('raw') }}"}
+        """
+    root = make_project({"specs.yaml": specs})
+    first = build_catalog(load_project(root, entrypoints=False).unwrap())
+    assert first.reused == 0
+    edited = (root / "specs.yaml").read_text().replace("amount * 2 as double_amount",
+                                                       "amount * 2 as double_amount, name")
+    (root / "specs.yaml").write_text(edited)
+    again = build_catalog(load_project(root, entrypoints=False).unwrap())
+    assert again.reused == 2  # raw and c; a changed, and b reads a
+
+    def snapshot(path: Path) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+        with connect(path, read_only=True) as con:
+            build = con.execute("SELECT max(build_id) FROM builds").fetchall()[0][0]
+            columns = set(con.execute("SELECT dataset, position, name, type FROM columns WHERE build_id = ?",
+                                      [build]).fetchall())
+            edges = set(con.execute("SELECT src_kind, src_name, src_column, dst_kind, dst_name, dst_column, "
+                                    "relation FROM lineage WHERE build_id = ?", [build]).fetchall())
+        return columns, edges
+
+    cold = build_catalog(load_project(root, entrypoints=False).unwrap(), path=tmp_path / "cold.duckdb")
+    assert cold.reused == 0
+    assert snapshot(again.path) == snapshot(cold.path)
+    columns, edges = snapshot(again.path)
+    assert ("a", 2, "name", "VARCHAR") in columns
+    assert ("dataset", "raw", "name", "dataset", "a", "name", "projection") in edges

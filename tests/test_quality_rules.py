@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pytest
 import yaml
+from test_quality_support import charter
 
 from charter.core.diagnostics import SpecError
 from charter.core.loader import load_project
@@ -359,11 +360,7 @@ def test_distribution_drift_on_categories(tmp_path: Path) -> None:
     assert result.outcome == "fail"
 
 
-def test_baseline_written_by_the_command_is_read_back(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from charter.core.cli import build_app
-
+def test_baseline_written_by_the_command_is_read_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     table = "select i as id, (i * 7 % 1000)::double / 10 as x, 'c' || (i % 3) as c from range(1000) r(i)"
     rules = [{"type": "distribution_drift", "column": "x", "baseline": "baselines/x.json", "method": "both"},
              {"type": "distribution_drift", "column": "c", "baseline": "baselines/c.json", "name": "cats"}]
@@ -371,8 +368,9 @@ def test_baseline_written_by_the_command_is_read_back(tmp_path: Path) -> None:
     project = build(tmp_path, {"t": table}, rules)  # loads: baselines are checked later, by `run`/`validate`
     with pytest.raises(SpecError, match="does not exist"):
         check(project)
-    outcome = CliRunner().invoke(build_app(), ["--project", str(project.root), "quality", "baseline", "s"])
-    assert outcome.exit_code == 0, outcome.output
+    code, out, err = charter(capsys, "--project", str(project.root), "quality", "baseline", "s")
+    assert code == 0, out + err
+    assert "numeric baseline of 1,000 values in 10 bins -> baselines/x.json" in " ".join(out.split())
     stored = json.loads((root / "baselines" / "x.json").read_text())
     assert stored["kind"] == "numeric" and len(stored["edges"]) == 9 and sum(stored["counts"]) == 1000
     assert stored["edges"] == pytest.approx(list(np.quantile(np.array([(i * 7 % 1000) / 10 for i in range(1000)]),

@@ -80,8 +80,8 @@ def messy_table(rows_count: int = 400, seed: int = 7) -> pa.Table:
                      datetime(2013, 12, 31, 23, 59, 59, 999999), datetime(1970, 1, 1), datetime(2000, 1, 2)]
     special_doubles = [0.0, -0.0, 1e-300, 1e300, -1e300, 0.1, 0.2, 0.30000000000000004, 2.5, -2.5, 3.5, 1e-5,
                        123456.789, 2.675, 1.005]
-    data: dict[str, list[Any]] = {k: [] for k in ("id", "g", "i", "b", "d", "dec", "s", "ns", "amb", "ts", "dt",
-                                                   "flag")}
+    data: dict[str, list[Any]] = {k: [] for k in ("id", "g", "i", "b", "d", "m", "dec", "s", "ns", "amb", "ts",
+                                                   "dt", "flag")}
     for n in range(rows_count):
         data["id"].append(n)
         data["g"].append(rnd.choice(groups))
@@ -90,6 +90,8 @@ def messy_table(rows_count: int = 400, seed: int = 7) -> pa.Table:
         data["b"].append(None if n % 13 == 0 else rnd.choice([rnd.randint(-10**12, 10**12), 2**62, -(2**62), 0]))
         data["d"].append(None if n % 7 == 0 else rnd.choice([rnd.uniform(-1e6, 1e6), rnd.gauss(0, 1),
                                                               *special_doubles]))
+        # moderate doubles for sums: with 1e300 and -1e300 in one group, any two summation orders differ
+        data["m"].append(None if n % 7 == 3 else round(rnd.uniform(-1000, 1000), rnd.randint(0, 6)))
         data["dec"].append(None if n % 9 == 0 else Decimal(rnd.randint(-10**9, 10**9)) / 100)
         data["s"].append(None if n % 5 == 0 else rnd.choice(texts))
         data["ns"].append(None if n % 6 == 0 else rnd.choice(numeric_texts))
@@ -100,6 +102,7 @@ def messy_table(rows_count: int = 400, seed: int = 7) -> pa.Table:
         data["dt"].append(None if n % 10 == 0 else date(2013, 1, 1) + timedelta(days=rnd.randint(-400, 400)))
         data["flag"].append(None if n % 4 == 0 else rnd.random() < 0.5)
     schema = pa.schema([("id", pa.int64()), ("g", pa.string()), ("i", pa.int32()), ("b", pa.int64()),
-                        ("d", pa.float64()), ("dec", pa.decimal128(12, 2)), ("s", pa.string()), ("ns", pa.string()),
-                        ("amb", pa.string()), ("ts", pa.timestamp("us")), ("dt", pa.date32()), ("flag", pa.bool_())])
+                        ("d", pa.float64()), ("m", pa.float64()), ("dec", pa.decimal128(12, 2)), ("s", pa.string()),
+                        ("ns", pa.string()), ("amb", pa.string()), ("ts", pa.timestamp("us")), ("dt", pa.date32()),
+                        ("flag", pa.bool_())])
     return pa.table(data, schema=schema)
