@@ -8,10 +8,13 @@ and rebuilds only when that hash differs from the latest build's. ``build_catalo
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,6 +153,30 @@ def build_catalog(project: Project, *, path: Path | None = None, warehouse: Ware
 
     With ``force=False`` the build is skipped when the specs hash equals the latest build's.
     """
+    with _gc_paused():
+        return _build(project, path=path, warehouse=warehouse, force=force, timeout=timeout, debug=debug)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the duration of a build.
+
+    A build allocates some 100,000 short-lived objects while the loaded project (tens of thousands of
+    models and SQL trees) stays in memory; every full collection triggered meanwhile walks all of it.
+    Measured on 10,000 metrics: the rebuild takes 0.75 s with the collector paused, 1.9 s without.
+    Nothing a build creates forms cycles that need collecting before it ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(project: Project, *, path: Path | None, warehouse: Warehouse | None, force: bool, timeout: float,
+           debug: bool) -> BuildResult:
     started = time.perf_counter()
     path = path or catalog_path(project)
     digest = specs_hash(project)

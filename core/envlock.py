@@ -87,9 +87,13 @@ def installed_distributions(path: Sequence[str] | None = None) -> list[Installed
         except json.JSONDecodeError:
             direct_url = None
         location = str(dist.locate_file(""))
-        found[canonicalize_name(name)] = InstalledDistribution(
-            name, version, record_digest(record) if record else None, installer,
-            direct_url if isinstance(direct_url, dict) else None, location, record)
+        direct_url = direct_url if isinstance(direct_url, dict) else None
+        # an editable install's files are a working tree (which run manifests pin by git commit); its
+        # RECORD only hashes pip's generated finder, which embeds the clone's absolute path
+        editable = bool(direct_url and (direct_url.get("dir_info") or {}).get("editable"))
+        digest = record_digest(record) if record and not editable else None
+        found[canonicalize_name(name)] = InstalledDistribution(name, version, digest, installer, direct_url,
+                                                               location, record)
     return sorted(found.values(), key=lambda d: d.key)
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from charter.core.diagnostics import Diagnostic
 
 Outcome = Literal["pass", "fail", "warn", "error", "skipped"]
 
@@ -84,6 +87,8 @@ class RunSummary:
     """Per dataset read: how its content was fingerprinted (files: sha256; tables: row count + row-hash sum)."""
     scans: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per dataset checked: the one scan's SQL, its duration (ms), the number of queries and of rules."""
+    problems: list[Diagnostic] = field(default_factory=list)
+    """What could not be computed without failing the run (e.g. a metric snapshot)."""
 
     @property
     def failed(self) -> bool:

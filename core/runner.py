@@ -94,11 +94,14 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[str, int], None]]
 
 def execute_run(project: Project, *, selection: list[str] | None = None, engine: str | None = None,
                 command: str = "charter run", sample_size: int | None = None, progress: bool = False,
-                debug: bool = False) -> RunSummary:
+                debug: bool = False, snapshot_metrics: bool | None = None) -> RunSummary:
     """Check the selected rules (default: every quality suite) and return what happened.
 
     ``selection`` takes ``--select`` values; ``engine`` names an engine plugin (default: the project's);
-    ``sample_size`` overrides how many failing rows each failing rule fetches. Raises
+    ``sample_size`` overrides how many failing rows each failing rule fetches. ``snapshot_metrics``
+    records every certified metric at its default grain in ``summary.metrics`` (default: on a full run,
+    that is without ``selection``), so that the catalog can show history and trends; a metric that
+    cannot be computed is in ``summary.problems``, and the checks still count. Raises
     :class:`~charter.core.diagnostics.UsageError` for a selector that matches nothing and
     :class:`~charter.core.diagnostics.SpecError` for spec problems; check failures are results.
     """
@@ -110,7 +113,8 @@ def execute_run(project: Project, *, selection: list[str] | None = None, engine:
         plans = prepare(project, warehouse, refs)
         run = RunInfo(run_id=new_run_id(), project_name=project.name, command=command,
                       engine=warehouse.engine_type.name, started_at=datetime.now(UTC),
-                      project_root=str(project.root), selection=list(selection or []), project=project)
+                      project_root=str(project.root), selection=list(selection or []), project=project,
+                      sample_size=sample_size)
         hook.charter_run_started(run=run)
         summary = RunSummary(run)
         evaluator = warehouse.engine if isinstance(warehouse.engine, QualityEvaluator) else None
@@ -121,6 +125,10 @@ def execute_run(project: Project, *, selection: list[str] | None = None, engine:
                 for result in summary.checks[-len(plan.rules):]:
                     hook.charter_check_finished(run=run, result=result)
                 advance(plan.dataset, len(plan.rules))
+        if snapshot_metrics if snapshot_metrics is not None else not selection:
+            from charter.core.semantic.snapshot import snapshot_metrics as snapshot
+
+            summary.metrics = snapshot(project, warehouse, diagnostics=summary.problems)
         summary.finished_at = datetime.now(UTC)
         hook.charter_run_finished(run=run, summary=summary)
     return summary

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shlex
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -79,7 +81,9 @@ def run(
     if warnings and fmt is RunFormat.text:
         render_diagnostics(warnings, project=project)  # on stderr: deprecated references, expired certifications
     summary = execute_run(project, selection=list(select or []), engine=engine, sample_size=sample_size,
-                          progress=progress, debug=state.debug)
+                          progress=progress, debug=state.debug, command=shlex.join(["charter", *sys.argv[1:]]))
+    if summary.problems and fmt is RunFormat.text:
+        render_diagnostics(summary.problems, project=project)
     machine = None
     if fmt is RunFormat.json:
         import json

@@ -17,8 +17,10 @@ DIMENSIONS: tuple[str, ...] = ("completeness", "uniqueness", "validity", "accura
 
 
 class Rule(StrictModel):
-    """Base of every rule type. A plugin subclasses it, declares `type` as a `Literal` of its name (and
-    aliases), its parameters as fields, and implements `compile` (see `charter.plugin_api`)."""
+    """Base of every rule type's spec. A plugin does not subclass it directly but one of
+    `charter.plugin_api.RowRule` (implement `failing(ctx)`: a predicate TRUE for a failing row) or
+    `AggregateRule` (implement `aggregates(ctx)` and `evaluate(ctx, values)`), declaring `type` as a
+    `Literal` of its name (and aliases) and its parameters as fields."""
 
     DEFAULT_DIMENSION: ClassVar[str] = "validity"
 
