@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHARTER := $(BIN)/charter
+EXAMPLE := --project specs
+PLUGIN := examples/charter-example-plugin
 
 .PHONY: demo test install lint typecheck bench clean
 
@@ -11,24 +13,47 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[test]"
+$(STAMP): $(BIN)/python pyproject.toml $(PLUGIN)/pyproject.toml
+	$(BIN)/pip install --quiet -e ".[test,spark]"
+	$(BIN)/pip install --quiet -e $(PLUGIN)
 	@touch $(STAMP)
 
 install: $(STAMP)
 
+# The example project's environment declares TZ=UTC; its lock is compared with this interpreter.
+demo: export TZ := UTC
 demo: $(STAMP)
-	@echo "== charter validate (specs/)"
-	$(CHARTER) --project specs validate
-	@echo "== charter datasets"
-	$(CHARTER) --project specs datasets list
+	@mkdir -p build
+	@echo; echo "== 1. Validate the example project (specs/: nycflights13, real data)"
+	$(CHARTER) $(EXAMPLE) validate
+	$(CHARTER) $(EXAMPLE) datasets list
+	@echo; echo "== 2. Run every quality suite: one scan per dataset (exit 1: the data has real problems)"
+	-$(CHARTER) $(EXAMPLE) run --brief --no-progress
+	@echo; echo "== 3. The failing rows behind two of them (cancelled flights, aircraft missing from planes)"
+	-$(CHARTER) $(EXAMPLE) run --select suite:flights_raw_checks --select suite:flights_integrity --sample-size 2 --no-progress
+	@echo; echo "== 4. The certified north-star metric, by month and by airline"
+	$(CHARTER) $(EXAMPLE) metrics query on_time_rate --grain month
+	$(CHARTER) $(EXAMPLE) metrics query on_time_rate departed_flights --by airlines.name --order=-on_time_rate
+	@echo; echo "== 5. Reproducibility: the environment against its lock, and the last run re-executed"
+	-$(CHARTER) $(EXAMPLE) env check analysis
+	-$(CHARTER) $(EXAMPLE) reproduce latest
+	@echo; echo "== 6. The handover contract: verdict, criteria, evidence (reports in build/)"
+	-$(CHARTER) $(EXAMPLE) handover verify delay_model_handover --html build/handover.html --markdown build/handover.md
+	@echo; echo "== 7. The governance catalog: search and column-level lineage"
+	$(CHARTER) $(EXAMPLE) catalog build
+	$(CHARTER) $(EXAMPLE) catalog search "on time"
+	$(CHARTER) $(EXAMPLE) lineage on_time_rate --up --depth 3
+	@echo; echo "== 8. Plugins: built-ins and the installed example plugin"
+	$(CHARTER) $(EXAMPLE) plugins
+	@echo; echo "Browse it all in the terminal:  $(CHARTER) --project specs tui"
 
 test: $(STAMP)
-	$(BIN)/ruff check core plugins catalog tui charter tests benchmarks
+	$(BIN)/ruff check core plugins catalog tui charter tests benchmarks $(PLUGIN)
 	$(BIN)/python -m pytest -q
+	cd $(PLUGIN) && ../../$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check core plugins catalog tui charter tests benchmarks
+	$(BIN)/ruff check core plugins catalog tui charter tests benchmarks $(PLUGIN)
 
 # mypy does not follow setuptools' package-dir mapping: give it a symlinked view of the package
 typecheck: $(STAMP)
@@ -39,6 +64,11 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/load_specs.py
+	$(BIN)/python benchmarks/quality_scan.py
+	$(BIN)/python benchmarks/metrics_query.py
+	$(BIN)/python benchmarks/run_manifest.py
+	$(BIN)/python benchmarks/catalog_tui.py
+	$(BIN)/python benchmarks/engines.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache specs/.charter
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache specs/.charter
