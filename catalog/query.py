@@ -13,13 +13,13 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from charter.catalog.connection import DEFAULT_TIMEOUT, reader, scalar
-from charter.catalog.lineage import NodeKey
-from charter.core.diagnostics import CharterError, did_you_mean, error
+from charter.catalog.lineage import NodeKey, is_pii_tag
+from charter.core.diagnostics import CharterError, UsageError, did_you_mean, error
 
 if TYPE_CHECKING:
     import duckdb
@@ -66,8 +66,8 @@ class ObjectInfo:
     tags: list[str]
     status: str
     certified_by: str | None
-    certified_on: Any
-    certification_expires: Any
+    certified_on: date | None
+    certification_expires: date | None
     tier: str | None
     sponsor: str | None
     type: str | None
@@ -77,10 +77,6 @@ class ObjectInfo:
     content_hash: str
     spec: Any
     details: dict[str, Any]
-
-    @property
-    def display_name(self) -> str:
-        return self.label or self.name
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,7 +110,7 @@ class ColumnInfoRow:
 
     @property
     def is_pii(self) -> bool:
-        return any(t == "pii" or t.startswith("pii.") for t in (*self.tags, *self.inherited_tags))
+        return any(is_pii_tag(t) for t in (*self.tags, *self.inherited_tags))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,10 +190,6 @@ class CheckRow:
     message: str | None
     samples: list[dict[str, Any]]
     sql: str | None
-
-    @property
-    def failed(self) -> bool:
-        return self.outcome in ("fail", "error", "warn")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -366,17 +358,17 @@ class Catalog:
                 "SELECT kind, name, label FROM objects WHERE build_id = ? ORDER BY kind, name", [build_id]).fetchall()]
 
     def frame(self, kind: str) -> pa.Table:
-        """Objects of one kind as an Arrow table for the TUI lists, with the latest value of metrics (from the
-        latest complete run that computed any) and the latest verdict of contracts."""
+        """Objects of one kind as an Arrow table for the TUI lists, with the latest value of metrics (the last
+        period of the newest complete run that computed each) and the latest verdict of contracts."""
         with self._read() as (con, build_id):
             return con.sql("""
-                WITH latest AS (
-                    SELECT metric, arg_max(value, coalesce(period, '') || recorded_at::VARCHAR) AS value,
-                           arg_max(target_met, coalesce(period, '') || recorded_at::VARCHAR) AS target_met
-                    FROM metric_values
-                    WHERE run_id = (SELECT run_id FROM runs WHERE status = 'complete' AND run_id IN
-                                    (SELECT run_id FROM metric_values) ORDER BY started_at DESC LIMIT 1)
-                    GROUP BY metric)
+                WITH ordered AS (  -- newest complete run that computed the metric, then its last period
+                    SELECT v.metric, v.value, v.target_met,
+                           strftime(r.started_at, '%Y-%m-%dT%H:%M:%S.%f') || '|' || coalesce(v.period, '') AS rank
+                    FROM metric_values v JOIN runs r USING (run_id) WHERE r.status = 'complete'),
+                latest AS (
+                    SELECT metric, arg_max(value, rank) AS value, arg_max(target_met, rank) AS target_met
+                    FROM ordered GROUP BY metric)
                 SELECT o.kind, o.name, o.label, o.description, o.owner, o.owners, o.domain, o.tags, o.status,
                        o.tier, o.sponsor, o.type, o.dataset, o.certified_by, o.format, o.decimals, o.unit,
                        latest.value AS latest_value, latest.target_met,
@@ -408,8 +400,6 @@ class Catalog:
     # -- node resolution and lineage --------------------------------------------------------
     def resolve(self, text: str) -> NodeKey:
         """The lineage node named by ``text`` (see :func:`parse_node`); a usage error if unknown or ambiguous."""
-        from charter.core.diagnostics import UsageError
-
         kind, name, column = parse_node(text)
         with self._read() as (con, build_id):
             if kind in ("file", "table"):
@@ -465,16 +455,16 @@ class Catalog:
             return self._runs(con, limit)
 
     @staticmethod
-    def _runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[RunRow]:
+    def _runs(con: duckdb.DuckDBPyConnection, limit: int, *, complete: bool = False) -> list[RunRow]:
         rows = con.execute("SELECT run_id, command, engine, started_at, finished_at, status, outcome, checks, "
-                           "failures, warnings, pid, host FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?",
-                           [limit]).fetchall()
+                           "failures, warnings, pid, host FROM runs WHERE NOT ? OR status = 'complete' "
+                           "ORDER BY started_at DESC, run_id DESC LIMIT ?", [complete, limit]).fetchall()
         return [RunRow(r[0], r[1], r[2], r[3], r[4], run_status(r[5], r[10], r[11]), r[6], r[7], r[8], r[9])
                 for r in rows]
 
     def latest_complete_run(self) -> RunRow | None:
         with self._read() as (con, _):
-            rows = [r for r in self._runs(con, 200) if r.status == "complete"]
+            rows = self._runs(con, 1, complete=True)
         return rows[0] if rows else None
 
     def check_results(self, run_id: str | None = None, *, dataset: str | None = None) -> list[CheckRow]:
@@ -485,10 +475,10 @@ class Catalog:
                                      "LIMIT 1")
                 if run_id is None:
                     return []
-            rows = con.execute(f"SELECT {_CHECK_FIELDS} FROM check_results WHERE run_id = ? AND "
-                               "(? IS NULL OR dataset = ?) ORDER BY CASE WHEN outcome IN ('fail', 'error') AND "
-                               "severity = 'error' THEN 0 WHEN outcome IN ('fail', 'error', 'warn') THEN 1 ELSE 2 END, "
-                               "suite, seq", [run_id, dataset, dataset]).fetchall()
+            rows = con.execute(f"SELECT {_CHECK_FIELDS} FROM check_results c WHERE run_id = ? AND "
+                               f"(? IS NULL OR dataset = ?) ORDER BY CASE WHEN {_FAILING_ERROR} THEN 0 "
+                               f"WHEN {_FAILING_WARNING} THEN 1 ELSE 2 END, suite, seq",
+                               [run_id, dataset, dataset]).fetchall()
         return [_check(r) for r in rows]
 
     def quality_health(self, datasets: list[str]) -> list[Health]:

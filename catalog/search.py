@@ -161,7 +161,7 @@ class SearchIndex:
         allowed = np.arange(self.size) if rows is None else np.asarray(rows, dtype=np.int64)
         words = tokens(text)
         if not words:
-            return [(int(r), 0.0) for r in allowed[:limit]]
+            return list(zip(allowed[:limit].tolist(), [0.0] * len(allowed[:limit]), strict=True))
         total = np.zeros(self.size)
         keep = np.zeros(self.size, dtype=bool)
         keep[allowed] = True
@@ -172,7 +172,7 @@ class SearchIndex:
         total += self.bonus
         found = np.flatnonzero(keep)
         picked = found[np.argsort(-total[found], kind="stable")][:limit]  # ties keep frame (name) order
-        return [(int(row), float(total[row])) for row in picked]
+        return list(zip(picked.tolist(), total[picked].tolist(), strict=True))
 
 
 def search_catalog(con: duckdb.DuckDBPyConnection, build_id: int, text: str, *, kinds: list[str] | None = None,

@@ -32,9 +32,16 @@ def validate_project(project_dir: Path | None, ctx: typer.Context, *, offline: b
         from charter.core.schemacheck import check_schemas
         from charter.core.warehouse import Warehouse
 
+        from charter.catalog import CatalogBusy, ensure_catalog
+
         with Warehouse(project, engine=engine, debug=state_of(ctx).debug) as warehouse:
             diagnostics = diagnostics + warehouse.register_all()
             diagnostics += check_schemas(project, warehouse)
+            if not has_errors(diagnostics):
+                try:  # keep the catalog in step with the specs (skipped when nothing changed)
+                    ensure_catalog(project, warehouse=warehouse)
+                except CatalogBusy:
+                    pass  # a run is writing it right now; the next command catches up
     return project, diagnostics
 
 

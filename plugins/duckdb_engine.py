@@ -72,7 +72,7 @@ class DuckDBEngine:
                                catalog=parts[-3] if len(parts) > 2 else self.database, quoted=True)
             return exp.select("*").from_(table).sql("duckdb")
         if isinstance(relation, QueryRelation):
-            return relation.query.sql("duckdb")
+            return relation.query.sql("duckdb", copy=False)  # generating SQL only reads the tree
         if isinstance(relation, ArrowRelation):
             data = relation.table() if callable(relation.table) else relation.table
             hidden = f"__charter_arrow_{name}"

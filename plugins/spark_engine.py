@@ -344,19 +344,25 @@ _HINTS = {
 }
 
 
+_JAVA_PREFIX = re.compile(r"^(?:[\w$]+\.)+[\w$]*(?:Exception|Error): ")
+
+
 def _clean(exc: BaseException) -> str:
-    """The first meaningful line of a Spark/Py4J error, without the JVM stack trace or SQL context."""
+    """The meaningful line of a Spark/Py4J error, without the JVM stack trace or the SQL context.
+
+    PySpark's own exceptions start with Spark's message (``[DIVIDE_BY_ZERO] Division by zero...``); a raw
+    Py4J error starts with "An error occurred while calling o42.x" and holds the Java exception, whose
+    innermost ``Caused by:`` is the reason.
+    """
     text = str(getattr(exc, "getMessage", lambda: None)() or exc)
-    text = text.split("\n== SQL")[0].split("\n\tat ")[0].strip()
-    lines = [line for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if "Exception:" in line and "[" in line:
-            line = line.split("Exception:", 1)[1]
-        if line.strip():
-            message = line.strip()
-            break
-    else:
-        message = type(exc).__name__
+    text = text.split("\n== SQL")[0].split("\nJVM stacktrace:")[0]
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.strip().startswith(("at ", "... "))]
+    if lines and lines[0].startswith("An error occurred while calling"):
+        lines = lines[1:]
+    causes = [line[len("Caused by: "):] for line in lines if line.startswith("Caused by: ")]
+    message = causes[-1] if causes else (lines[0] if lines else type(exc).__name__)
+    message = _JAVA_PREFIX.sub("", message.lstrip(": "))
     message = re.sub(r"\s*SQLSTATE: \w+\.?", "", message)
     message = message.replace("[USER_RAISED_EXCEPTION] ", "").replace("charter: ", "")
     return message if len(message) <= 400 else message[:397] + "..."

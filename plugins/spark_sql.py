@@ -491,6 +491,27 @@ def rewrite_aggregates(tree: exp.Expression) -> exp.Expression:
     return _replace_all(tree, (exp.Sum, exp.ArgMax, exp.ArgMin, exp.ArrayAgg, exp.ApproxDistinct), rewrite)
 
 
+def avoid_distinct_with_listagg(tree: exp.Expression) -> exp.Expression:
+    """Work around a Spark 4 planner bug: ``listagg ... WITHIN GROUP`` next to COUNT(DISTINCT) of two or more
+    different columns fails with a ClassCastException; those counts become ``size(collect_set(x))`` (the
+    same number: collect_set skips NULLs as COUNT(DISTINCT) does)."""
+    for select in list(tree.find_all(exp.Select)):
+        if not any(n.parent_select is select for n in select.find_all(exp.GroupConcat)):
+            continue
+        counts = [c for c in select.find_all(exp.Count) if c.parent_select is select
+                  and isinstance(c.this, exp.Distinct) and len(c.this.expressions) == 1]
+        if len({c.this.expressions[0].sql() for c in counts}) < 2:
+            continue
+        for count in counts:
+            values = _fn("COLLECT_SET", count.this.expressions[0].copy())
+            parent = count.parent
+            if isinstance(parent, exp.Filter):
+                parent.replace(_fn("SIZE", exp.Filter(this=values, expression=parent.expression.copy())))
+            else:
+                count.replace(_fn("SIZE", values))
+    return tree
+
+
 def _spark_fraction(fraction: exp.Expression) -> exp.Expression:
     if isinstance(fraction, exp.Array):
         return _fn("ARRAY", *[e.copy() for e in fraction.expressions])
@@ -797,6 +818,7 @@ REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     rewrite_in_subqueries,
     rewrite_quantiles,
     rewrite_aggregates,
+    avoid_distinct_with_listagg,
     rewrite_regex,
     rewrite_text_functions,
     rewrite_math,

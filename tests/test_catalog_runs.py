@@ -111,7 +111,7 @@ def test_metric_series_over_runs_when_each_run_stores_one_value(project):
 
 
 def test_verdicts_and_sign_offs_with_staleness(project):
-    root, catalog = project
+    _root, catalog = project
     path = catalog.path
     record_signoffs(path, "flights_handover", [
         SignOff("flights_handover", "ops-analytics@example.com", datetime(2024, 1, 5), "hash-1", role="receiver"),

@@ -144,8 +144,8 @@ def build(root: Path) -> Path:
     return build_catalog(project).path
 
 
-@pytest.fixture(scope="session")
-def nyc_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session", name="nyc_catalog")
+def nyc_catalog_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The frozen example project, built, with one recorded run; returns the catalog path (read-only use)."""
     root = copy_project(FROZEN, tmp_path_factory.mktemp("nyc") / "project")
     path = build(root)

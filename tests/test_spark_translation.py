@@ -243,3 +243,24 @@ def test_any_mix_of_expressions_translates_or_is_refused_never_crashes(exprs: li
         assert exc.message
     else:
         assert out.startswith("SELECT") and "APPROX" not in out
+
+
+def test_distinct_counts_next_to_listagg_avoid_the_spark_planner_bug() -> None:
+    sql = spark("select count(distinct s), count(distinct i) filter (where i > 0), string_agg(s, ',' order by i) "
+                "from t")
+    assert "SIZE(COLLECT_SET(`t`.`s`))" in sql
+    assert "SIZE(COLLECT_SET(`t`.`i`) FILTER(WHERE `t`.`i` > 0))" in sql
+    assert "COUNT(DISTINCT" in spark("select count(distinct s), count(distinct i) from t")   # no listagg: as is
+
+
+def test_spark_errors_are_reduced_to_their_reason() -> None:
+    from charter.plugins.spark_engine import _clean
+
+    py4j = ("An error occurred while calling o102.getResult.\n: org.apache.spark.SparkException: Exception thrown "
+            "in awaitResult: \n\tat org.apache.X.y(X.scala:1)\nCaused by: java.lang.ClassCastException: class A "
+            "cannot be cast to class B\n\tat z")
+    assert _clean(RuntimeError(py4j)) == "class A cannot be cast to class B"
+    captured = "[DIVIDE_BY_ZERO] Division by zero. SQLSTATE: 22012\n== SQL (line 1, position 8) ==\nselect 1/0"
+    assert _clean(RuntimeError(captured)) == "[DIVIDE_BY_ZERO] Division by zero."
+    raised = "[USER_RAISED_EXCEPTION] charter: DuckDB and Spark read the text '0x10' differently SQLSTATE: P0001"
+    assert _clean(RuntimeError(raised)) == "DuckDB and Spark read the text '0x10' differently"

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from test_catalog_support import FROZEN, ON_TIME, monthly, nyc_catalog, yaml_objects  # noqa: F401  (fixture)
+from test_catalog_support import FROZEN, ON_TIME, monthly, nyc_catalog_fixture, yaml_objects  # noqa: F401  (fixture)
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.widgets import Input, Sparkline

@@ -8,7 +8,7 @@ clock appears on screen, so the pictures only change when the UI does. Update th
 from __future__ import annotations
 
 import pytest
-from test_catalog_support import nyc_catalog  # noqa: F401  (fixture)
+from test_catalog_support import nyc_catalog_fixture  # noqa: F401  (fixture)
 
 from charter.tui.app import CharterApp
 

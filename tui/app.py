@@ -7,6 +7,7 @@ file changed (its size and modification time, and its write-ahead log's) and the
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import ClassVar
 
@@ -61,15 +62,7 @@ class CharterApp(App[None]):
     def on_mount(self) -> None:
         self.switch_mode("metrics")
         self.set_interval(self.poll_interval, self._poll, name="catalog-poll")
-        self.run_worker(self._read_title, thread=True, group="title", exit_on_error=False)
-
-    def _read_title(self) -> None:
-        self._signature = self.catalog.signature()
-        try:
-            build = self.catalog.build()
-        except Exception:  # the screens report read failures themselves
-            return
-        self.call_from_thread(setattr, self, "sub_title", build.project_name)
+        self._poll()  # the file as the screens first read it
 
     # -- following the catalog file ----------------------------------------------------------
     def _poll(self) -> None:
@@ -113,3 +106,4 @@ class CharterApp(App[None]):
     def on_unmount(self) -> None:
         if self.compiler is not None:
             self.compiler.close()
+        gc.unfreeze()  # the list screens froze their rows; give them back to the collector on the way out

@@ -7,6 +7,7 @@ posts the typed message it returns. A failure is posted to the app, which report
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -171,12 +172,19 @@ class ListScreen(CatalogScreen):
 
         self.read(f"{kind}-list", job)
 
+    def on_unmount(self) -> None:
+        if self.index is not None:
+            self.index.close()
+
     def on_list_loaded(self, message: ListLoaded) -> None:
         if message.kind != self.KIND:
             return
         if self.index is not None:
             self.index.close()
         self.rows, self.index = message.rows, message.index
+        # Tens of thousands of row dicts now live as long as the screen: move them out of the collector's
+        # way, or each full collection (triggered by any keystroke's allocations) walks them all.
+        gc.freeze()
         for key, _label in self.FILTERS:
             select = self.query_one(f"#filter-{key}", Select)
             current = select.value
@@ -202,6 +210,9 @@ class ListScreen(CatalogScreen):
             return
         text = self.query_one("#search", Input).value
         chosen = self.filters()
+        if not text.strip() and not chosen:  # everything, in list order: nothing to compute in a worker
+            self.post_message(ListFiltered(self.KIND, list(range(len(self.rows))), text))
+            return
         words = []
         names = {label: key for key, label in self.FILTERS} | {key: key for key, _label in self.FILTERS}
         for word in text.split():

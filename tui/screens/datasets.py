@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Markdown, Sparkline, Static
 
+from charter.catalog.lineage import is_pii_tag
 from charter.catalog.render import OUTCOME_STYLE, facts_grid, governance_facts, health_table, lineage_tree, status_badge
 from charter.tui.screens.base import ListScreen
 from charter.tui.widgets.virtual_table import Column, Row
@@ -21,8 +22,7 @@ def tags_text(column: ColumnInfoRow) -> Text:
     """Declared tags, then tags inherited through lineage (``↳pii``); PII in bold red."""
     text = Text()
     for tag in column.tags:
-        pii = tag == "pii" or tag.startswith("pii.")
-        text.append(tag + " ", style="bold red" if pii else "cyan")
+        text.append(tag + " ", style="bold red" if is_pii_tag(tag) else "cyan")
     for tag in column.inherited_tags:
         if tag not in column.tags:
             text.append(f"↳{tag} ", style="red")
