@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,8 +20,28 @@ from charter.core.cliutil import (
     render_diagnostics,
     state_of,
 )
-from charter.core.diagnostics import Diagnostic, UsageError, did_you_mean, error, has_errors
+from charter.core.diagnostics import Diagnostic, UsageError, did_you_mean, error, has_errors, warning
 from charter.plugin_api import hookimpl
+
+if TYPE_CHECKING:
+    from charter.core.project import Project
+    from charter.core.warehouse import Warehouse
+
+
+def refresh_catalog(project: Project, warehouse: Warehouse) -> list[Diagnostic]:
+    """Keep the catalog in step with the specs (a no-op when nothing changed). The catalog is a cache:
+    failing to refresh it is a warning, never a reason for validation to fail."""
+    from charter.catalog import CatalogBusy, ensure_catalog
+
+    try:
+        ensure_catalog(project, warehouse=warehouse)
+    except CatalogBusy:
+        return []  # a run is writing it right now; the next command catches up
+    except Exception as exc:
+        path = project.spec.catalog.path
+        return [warning(f"the catalog could not be refreshed: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+                        code="catalog-refresh", hint=f"it is a cache: delete {path} and it is rebuilt")]
+    return []
 
 
 def validate_project(project_dir: Path | None, ctx: typer.Context, *, offline: bool, engine: str | None = None
@@ -32,16 +52,11 @@ def validate_project(project_dir: Path | None, ctx: typer.Context, *, offline: b
         from charter.core.schemacheck import check_schemas
         from charter.core.warehouse import Warehouse
 
-        from charter.catalog import CatalogBusy, ensure_catalog
-
         with Warehouse(project, engine=engine, debug=state_of(ctx).debug) as warehouse:
             diagnostics = diagnostics + warehouse.register_all()
             diagnostics += check_schemas(project, warehouse)
             if not has_errors(diagnostics):
-                try:  # keep the catalog in step with the specs (skipped when nothing changed)
-                    ensure_catalog(project, warehouse=warehouse)
-                except CatalogBusy:
-                    pass  # a run is writing it right now; the next command catches up
+                diagnostics += refresh_catalog(project, warehouse)
     return project, diagnostics
 
 
