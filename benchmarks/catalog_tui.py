@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-README = Path(__file__).resolve().parent / "README.md"
-BEGIN, END = "<!-- catalog-tui:begin -->", "<!-- catalog-tui:end -->"
+from figures import write_figures
+
 SEED = 20240131
 COLUMNS = ["id", "customer_id", "region", "channel", "amount", "quantity", "discount", "cost", "status", "score",
            "created_at", "updated_at"]
@@ -330,19 +330,8 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not args.no_readme:
-        update_readme(args, lines)
-
-
-def update_readme(args: argparse.Namespace, lines: list[str]) -> None:
-    """Replace this benchmark's figures in its own section, leaving every other section untouched."""
-    figures = f"{BEGIN}\n```\n$ python benchmarks/catalog_tui.py --rows {args.rows} --repeat {args.repeat}\n" + \
-        "\n".join(lines) + f"\n```\n{END}"
-    text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: figures, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + SECTION + figures + "\n"
-    README.write_text(text, encoding="utf-8")
+        command = f"$ python benchmarks/catalog_tui.py --rows {args.rows} --repeat {args.repeat}"
+        write_figures("catalog-tui", SECTION, "\n".join([command, *lines]))
 
 
 SECTION = """## Catalog and TUI (`catalog_tui.py`)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -29,11 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from figures import write_figures
+
 from charter.core.semantic.api import OpenProject, open_project
 from charter.core.semantic.query import MetricQuery
-
-README = Path(__file__).resolve().parent / "README.md"
-BEGIN, END = "<!-- metrics_query:begin -->", "<!-- metrics_query:end -->"
 
 PROJECT = """charter: 1
 name: metrics-bench
@@ -178,7 +176,8 @@ def main() -> None:
                  f"bar SQL within 1.1x: {'PASS' if worst_ratio <= 1.1 else 'FAIL'} (worst {worst_ratio:.2f}x)")
     print("\n".join(lines))
     if not args.no_readme:
-        update_readme(args, lines)
+        command = f"$ python benchmarks/metrics_query.py --rows {args.rows} --repeat {args.repeat}"
+        write_figures("metrics_query", SECTION, "\n".join([command, *lines]))
 
 
 def _loadavg() -> tuple[float, float, float]:
@@ -188,18 +187,6 @@ def _loadavg() -> tuple[float, float, float]:
         return os.getloadavg()
     except OSError:
         return (0.0, 0.0, 0.0)
-
-
-def update_readme(args: argparse.Namespace, lines: list[str]) -> None:
-    """Replace this benchmark's figures in its own section, leaving every other section untouched."""
-    figures = f"{BEGIN}\n```\n$ python benchmarks/metrics_query.py --rows {args.rows} --repeat {args.repeat}\n" + \
-        "\n".join(lines) + f"\n```\n{END}"
-    text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: figures, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + SECTION + figures + "\n"
-    README.write_text(text, encoding="utf-8")
 
 
 SECTION = """## Metrics (`metrics_query.py`)

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -31,10 +30,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from figures import write_figures
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data" / "quality_scan"
 SEED = 42
-README_BEGIN, README_END = "<!-- quality-scan:begin -->", "<!-- quality-scan:end -->"
 
 GENERATE = """
 create or replace table events as
@@ -259,18 +259,6 @@ def same_results(charter: dict[str, Any], sql: dict[str, Any]) -> list[str]:
     return problems + [f"{k} did not pass" for k, (outcome, _, _) in r.items() if outcome != "pass"]
 
 
-def write_readme(text: str) -> None:
-    readme = HERE / "README.md"
-    current = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmarks\n"
-    block = f"{README_BEGIN}\n```\n{text}\n```\n{README_END}"
-    if README_BEGIN in current:
-        current = re.sub(re.escape(README_BEGIN) + r".*?" + re.escape(README_END), lambda _: block, current,
-                         flags=re.DOTALL)
-    else:
-        current = current.rstrip("\n") + "\n\n" + SECTION + block + "\n"
-    readme.write_text(current, encoding="utf-8")
-
-
 SECTION = """## Quality scan (`quality_scan.py`)
 
 20 rules of 17 types (`not_null` x4, `unique`, `accepted_values`, `between` x3, `regex`,
@@ -347,7 +335,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_readme:
-        write_readme(text)
+        write_figures("quality-scan", SECTION, text)
 
 
 if __name__ == "__main__":

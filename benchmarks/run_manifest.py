@@ -16,16 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from figures import write_figures
+
 PLUGIN = "charter.plugins.run_manifest"
-README = Path(__file__).resolve().parent / "README.md"
-BEGIN, END = "<!-- run-manifest:begin -->", "<!-- run-manifest:end -->"
 
 SPECS = """\
 datasets:
@@ -114,19 +113,8 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not args.no_readme:
-        update_readme(args, lines)
-
-
-def update_readme(args: argparse.Namespace, lines: list[str]) -> None:
-    """Replace this benchmark's figures in its own section, leaving every other section untouched."""
-    figures = f"{BEGIN}\n```\n$ python benchmarks/run_manifest.py --rows {args.rows} --repeat {args.repeat}\n" + \
-        "\n".join(lines) + f"\n```\n{END}"
-    text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: figures, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + SECTION + figures + "\n"
-    README.write_text(text, encoding="utf-8")
+        command = f"$ python benchmarks/run_manifest.py --rows {args.rows} --repeat {args.repeat}"
+        write_figures("run-manifest", SECTION, "\n".join([command, *lines]))
 
 
 SECTION = """## Run manifests (`run_manifest.py`)
