@@ -45,13 +45,15 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 _READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}
-# DuckDB read_csv options -> Spark CSV options (values pass through unchanged)
+# DuckDB reader options -> Spark reader options (values pass through, booleans in lower case)
 _CSV_OPTIONS = {"delim": "sep", "sep": "sep", "delimiter": "sep", "header": "header", "quote": "quote",
                 "escape": "escape", "nullstr": "nullValue", "comment": "comment"}
+_PARQUET_OPTIONS = {"union_by_name": "mergeSchema"}
 # options that only steer DuckDB's sniffer: the shadow applies them, Spark receives the sniffed schema
-_SNIFF_ONLY = {"auto_detect", "sample_size", "types", "dtypes", "columns", "all_varchar", "normalize_names",
-               "ignore_errors", "filename", "union_by_name", "hive_partitioning", "format", "records",
-               "maximum_object_size"}
+_SNIFF_ONLY = {"auto_detect", "sample_size", "types", "dtypes", "column_types", "columns", "all_varchar",
+               "normalize_names", "format", "records", "maximum_object_size"}
+# date formats are strftime patterns in DuckDB and Java patterns in Spark
+_FORMATS = {"dateformat": "dateFormat", "timestampformat": "timestampFormat"}
 
 
 class SparkEngine:
@@ -85,10 +87,6 @@ class SparkEngine:
             log = self._config.project_root / ".charter" / "spark.log"
             self._session = spark_session.acquire(self._settings, log_path=log, debug=self._config.debug)
         return self._session
-
-    @property
-    def started(self) -> bool:
-        return self._session is not None
 
     def close(self) -> None:
         if self._session is not None:
@@ -130,42 +128,39 @@ class SparkEngine:
                                 code="engine-register"))
 
     def _read_files(self, name: str, relation: FileScan) -> Any:
-        reader_options = {k: v for k, v in relation.options.items()}
+        """Parquet as it is; CSV and JSON with the schema DuckDB infers, so both engines type columns alike.
+
+        Rows Spark cannot parse as that schema stop the query (FAILFAST) instead of becoming NULLs, unless
+        the dataset says ``ignore_errors: true`` (then they are dropped, as DuckDB drops them).
+        """
         self._shadow_files(name, relation)
         paths = list(relation.paths)
         if relation.format == "parquet":
-            unknown = set(reader_options) - {"binary_as_string", "union_by_name", "filename", "hive_partitioning"}
-            if unknown:
-                raise _unsupported_options("Parquet", unknown)
-            return self._run(lambda: self.session.read.parquet(*paths), "engine-register")
-        schema = self._spark_schema(name)
-        reader = self.session.read.schema(schema).option("mode", "FAILFAST")
+            options = _reader_options(relation, "PARQUET", _PARQUET_OPTIONS)
+            return self._run(lambda: self.session.read.options(**options).parquet(*paths), "engine-register")
+        known = _CSV_OPTIONS if relation.format == "csv" else {}
+        options = _reader_options(relation, relation.format.upper(), known)
         if relation.format == "csv":
-            for key, value in self._csv_options(relation).items():
-                reader = reader.option(key, value)
-            return self._run(lambda: reader.csv(paths), "engine-register")
-        multiline = any(Path(p).read_text(encoding="utf-8", errors="replace")[:4096].lstrip().startswith("[")
-                        for p in paths[:1])
-        return self._run(lambda: reader.option("multiLine", multiline).json(paths), "engine-register")
+            options = {**self._sniffed_dialect(relation.paths[0]), **options}
+        else:
+            head = Path(paths[0]).read_text(encoding="utf-8", errors="replace")[:4096]
+            options["multiLine"] = str(head.lstrip().startswith("[")).lower()  # a JSON array, not JSON lines
+        reader = self.session.read.schema(self._spark_schema(name)).options(**options)
+        return self._run(lambda: reader.csv(paths) if relation.format == "csv" else reader.json(paths),
+                         "engine-register")
 
-    def _csv_options(self, relation: FileScan) -> dict[str, str]:
-        """DuckDB's sniffed dialect, overridden by the dataset's options, as Spark CSV options."""
-        sniffed = self._shadow.execute("SELECT Delimiter, Quote, Escape, HasHeader FROM sniff_csv(?)",
-                                       [relation.paths[0]]).fetchone()
-        out: dict[str, str] = {"header": "false", "nullValue": "", "emptyValue": ""}
+    def _sniffed_dialect(self, path: str) -> dict[str, str]:
+        """The delimiter, quote, escape and header DuckDB's sniffer finds in a CSV file, as Spark options."""
+        out = {"header": "false", "nullValue": "", "emptyValue": ""}
+        try:
+            sniffed = self._shadow.execute("SELECT Delimiter, Quote, Escape, HasHeader FROM sniff_csv(?)",
+                                           [path]).fetchone()
+        except self._duckdb.Error:
+            return out  # the dataset's own options (and DuckDB's error when it reads the file) decide
         if sniffed is not None:
             delimiter, quote, escape, header = sniffed
-            out.update(sep=delimiter, header=str(bool(header)).lower())
-            if quote and quote != "\x00":
-                out["quote"] = quote
-            if escape and escape != "\x00":
-                out["escape"] = escape
-        unknown = set(relation.options) - set(_CSV_OPTIONS) - _SNIFF_ONLY
-        if unknown:
-            raise _unsupported_options("CSV", unknown)
-        for key, value in relation.options.items():
-            if key in _CSV_OPTIONS:
-                out[_CSV_OPTIONS[key]] = str(value).lower() if isinstance(value, bool) else str(value)
+            out.update(sep=delimiter, header=str(bool(header)).lower(), quote=_character(quote),
+                       escape=_character(escape))
         return out
 
     def _aligned(self, name: str, frame: Any) -> Any:
@@ -327,9 +322,39 @@ def _to_arrow(frame: Any) -> pa.Table:
     return pa.Table.from_batches(frame._collect_as_arrow(), schema=None)  # Spark 3.5
 
 
-def _unsupported_options(kind: str, options: set[str]) -> EngineError:
-    return EngineError(error(f"{kind} option(s) {', '.join(sorted(options))} have no Spark equivalent",
-                             code="engine-register", hint="remove them, or run this dataset on DuckDB"))
+def _reader_options(relation: FileScan, kind: str, known: dict[str, str]) -> dict[str, str]:
+    """The dataset's reader options as Spark options; an option Spark cannot honour is an error."""
+    out = {"mode": "DROPMALFORMED" if relation.options.get("ignore_errors") else "FAILFAST"}
+    unknown = []
+    for key, value in relation.options.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if key in known:
+            out[known[key]] = _character(text) if key in ("quote", "escape") else text
+        elif key in _FORMATS and kind != "PARQUET":
+            out[_FORMATS[key]] = _java_time_format(str(value))
+        elif key not in _SNIFF_ONLY and key != "ignore_errors":
+            unknown.append(key)
+    if kind == "PARQUET":
+        del out["mode"]
+    if unknown:
+        raise EngineError(error(f"{kind} option(s) {', '.join(sorted(unknown))} have no Spark equivalent",
+                                code="engine-register", hint="remove them, or run this dataset on DuckDB"))
+    return out
+
+
+def _character(value: str | None) -> str:
+    """A quote or escape character for Spark: none is NUL (DuckDB's sniffer says `(empty)`)."""
+    return "\x00" if value in (None, "", "(empty)", "\x00") else str(value)
+
+
+def _java_time_format(strftime: str) -> str:
+    """A DuckDB (strftime) date format as a Spark (Java) pattern: ``%d/%m/%Y`` -> ``dd/MM/yyyy``."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.time import format_time
+
+    duck, spark = Dialect.get_or_raise("duckdb"), Dialect.get_or_raise("spark")
+    canonical = format_time(strftime, duck.TIME_MAPPING, duck.TIME_TRIE) or strftime
+    return format_time(canonical, spark.INVERSE_TIME_MAPPING, spark.INVERSE_TIME_TRIE) or canonical
 
 
 _SPARK_CLASS = re.compile(r"\[([A-Z_]+(?:\.[A-Z_]+)?)\]")

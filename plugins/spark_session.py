@@ -151,8 +151,11 @@ def _start(config: dict[str, str], *, log_path: Path | None, debug: bool) -> Any
         from pyspark.java_gateway import launch_gateway
 
         if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = log_path.open("ab")
+            try:
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                log = log_path.open("ab")
+            except OSError:  # a read-only project: the logs are dropped rather than shown
+                log_path = None
         target = log if log is not None else open(os.devnull, "wb")  # noqa: SIM115 - the JVM keeps it open
         try:
             gateway = launch_gateway(conf, popen_kwargs={"stdout": target, "stderr": target})

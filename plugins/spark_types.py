@@ -99,13 +99,15 @@ def _family(arrow_type: pa.DataType) -> str:
         return "struct"
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
         return "list"
+    if pa.types.is_map(arrow_type):
+        return "map"
     return str(arrow_type)
 
 
 def align_arrow(table: pa.Table, expected: pa.Schema | None) -> pa.Table:
     """Rename Spark's result columns to DuckDB's and cast them to DuckDB's Arrow types where that is exact.
 
-    Casts stay within a family (numbers, date/times, structs, lists) and are checked by Arrow (``safe``):
+    Casts stay within a family (numbers, date/times, structs, lists, maps) and are checked by Arrow (``safe``):
     a value that would change (a fraction cast to an integer, an overflow) keeps Spark's type instead.
     """
     import pyarrow as pa

@@ -222,10 +222,11 @@ def test_hook_charter_cli_commands(two_runs: tuple[Path, list[dict[str, Any]], l
 
 
 def test_hook_charter_run_started(two_runs: tuple[Path, list[dict[str, Any]], list[dict[str, Any]]]) -> None:
-    _, reports, audit = two_runs
+    root, reports, audit = two_runs
     started = [line for line in audit if line["event"] == "run_started"]
     assert [s["run_id"] for s in started] == [r["run"]["run_id"] for r in reports]
-    assert (started[0]["command"], started[0]["engine"]) == ("charter run", "duckdb")
+    # the command line as the user typed it (what `two_runs` ran)
+    assert (started[0]["command"], started[0]["engine"]) == (f"charter --project {root} run --format json", "duckdb")
     assert started[0]["at"] == reports[0]["run"]["started_at"]  # a timezone-aware datetime, serialised
 
 

@@ -9,6 +9,7 @@ counts, outcomes, samples and texts must be equal, floats within 1e-9 relative (
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import re
@@ -50,7 +51,10 @@ def _run_cli(root: Path, engine: str) -> tuple[int, dict[str, Any]]:
             pytest.raises(SystemExit) as exited:
         main(["--project", str(root), "run", "--engine", engine, "--format", "json"])
     assert stderr.getvalue().strip() == "", stderr.getvalue()     # no log noise, no warnings
-    return int(exited.value.code or 0), json.loads(stdout.getvalue())
+    code = int(exited.value.code or 0)
+    del exited  # its traceback holds the (closed) warehouse; free it before DuckDB's interpreter-exit checks
+    gc.collect()
+    return code, json.loads(stdout.getvalue())
 
 
 def _strip(value: Any) -> Any:

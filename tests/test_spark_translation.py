@@ -149,6 +149,8 @@ def test_quantiles_are_exact_and_never_approximate() -> None:
     ("select list(i order by i) from t", "collect_list drops NULLs"),
     ("select s glob 'a*' from t", "GLOB"),
     ("select entropy(i) from t", "entropy"),
+    ("select histogram(s) from t", "histogram() of categories"),
+    ("select histogram(d, (select list(d) from t)) from t", "bounded number of edges"),
     ("select date_diff('week', dt, dt) from t", "date_diff by `week`"),
     ("select extract(millennium from ts) from t", "date part `millennium`"),
 ])
@@ -264,3 +266,10 @@ def test_spark_errors_are_reduced_to_their_reason() -> None:
     assert _clean(RuntimeError(captured)) == "[DIVIDE_BY_ZERO] Division by zero."
     raised = "[USER_RAISED_EXCEPTION] charter: DuckDB and Spark read the text '0x10' differently SQLSTATE: P0001"
     assert _clean(RuntimeError(raised)) == "DuckDB and Spark read the text '0x10' differently"
+
+
+def test_histograms_become_one_filtered_count_per_bin() -> None:
+    sql = spark("select histogram(d, [0.0, 1.0]) filter (where flag) from t")
+    assert sql.count("AS `value`") == 3                        # two edges: three bins, the last one `inf`
+    assert "MAP_FROM_ENTRIES(ARRAY_COMPACT(ARRAY(" in sql and "DOUBLE('Infinity')" in sql
+    assert sql.count("AND `t`.`flag`") == sql.count("COUNT(") >= 4   # the rule's filter reaches every count
