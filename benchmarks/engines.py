@@ -87,11 +87,32 @@ def measure(engine: str, rows: int) -> dict[str, Any]:
             (plan,) = prepare(project, warehouse, refs)
             outcome = execute_plan(warehouse.engine, plan, project, sample_size_for(project, None))
             scans.append(time.perf_counter() - started)
+        jvm_mb = peak_mb(_jvm_pid()) if engine == "spark" else None
     assert outcome is not None
     results = {r.rule: [r.outcome, r.unexpected_count, r.observed_value, r.message if r.outcome == "error" else ""]
                for r in outcome.results}
     return {"setup": setup, "first": scans[0], "warm": scans[1], "queries": outcome.queries, "results": results,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_mb": peak_mb("self"), "jvm_mb": jvm_mb}
+
+
+def peak_mb(pid: str | int | None) -> float | None:
+    """Peak resident memory of a process (Linux VmHWM: unlike ru_maxrss, not inherited across fork + exec)."""
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if pid == "self" else None
+
+
+def _jvm_pid() -> int | None:
+    from pyspark import SparkContext
+
+    process = getattr(SparkContext._gateway, "proc", None)
+    return process.pid if process is not None else None  # spark-submit execs the JVM: the same process
 
 
 def child(engine: str, rows: int) -> dict[str, Any]:
@@ -127,8 +148,8 @@ in its own process. *setup* is opening the engine and registering the datasets (
 the session start); *first scan* is what `charter run` does per dataset (compile, the one statement, judge
 20 rules, the fingerprint); *warm scan* is the same again in the same session. The results of the two
 engines are compared rule by rule in the run. No bar: Spark exists for data that does not fit one
-machine; on one machine it pays for a JVM, a query planner and a shuffle. Peak memory is the Python
-process only (Spark's JVM is a separate process).
+machine; on one machine it pays for a JVM, a query planner and a shuffle. Peak memory is each process's
+high-water mark (Linux `VmHWM`): the Python process, and for Spark its JVM (driver and local executors).
 
 """
 
@@ -158,10 +179,13 @@ def main() -> None:
              f"machine: {platform.machine()}, CPython {platform.python_version()}, {sys.platform}, "
              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}",
              f"data: {args.rows:,} rows in Parquet, 20 rules, seed {SEED}; medians of {args.repeat} runs",
-             f"{'':22}{'setup':>10}{'first scan':>13}{'warm scan':>12}{'queries':>9}{'peak (Python)':>15}"]
+             f"{'':22}{'setup':>10}{'first scan':>13}{'warm scan':>12}{'queries':>9}{'peak Python':>14}"
+             f"{'peak JVM':>11}"]
     for engine in ("duckdb", "spark"):
+        jvm = f"{med(engine, 'jvm_mb'):8.0f} MB" if runs[engine][0]["jvm_mb"] else f"{'-':>11}"
         lines.append(f"{engine:22}{med(engine, 'setup'):9.2f}s{med(engine, 'first'):12.2f}s"
-                     f"{med(engine, 'warm'):11.2f}s{runs[engine][0]['queries']:9d}{med(engine, 'peak_mb'):12.0f} MB")
+                     f"{med(engine, 'warm'):11.2f}s{runs[engine][0]['queries']:9d}{med(engine, 'peak_mb'):11.0f} MB"
+                     f"{jvm}")
     lines.append(f"spark / duckdb:       {med('spark', 'setup') / med('duckdb', 'setup'):9.1f}x"
                  f"{med('spark', 'first') / med('duckdb', 'first'):12.1f}x"
                  f"{med('spark', 'warm') / med('duckdb', 'warm'):11.1f}x")

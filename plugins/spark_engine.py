@@ -196,7 +196,7 @@ class SparkEngine:
     def _shadow_query(self, name: str, query: exp.Query) -> None:
         self._shadow_statement(name, query, kind="VIEW")
 
-    def _shadow_statement(self, name: str, query: exp.Expression, *, kind: str) -> None:
+    def _shadow_statement(self, name: str, query: exp.Query, *, kind: str) -> None:
         target = exp.to_identifier(name, quoted=True).sql("duckdb")
         self._drop_shadow(name)
         try:
@@ -297,11 +297,11 @@ class SparkEngine:
         expected = self._expected(query)
         sql = self._translate(query)
         frame = self._run(lambda: self.session.sql(sql), "engine-execute")
-        table = self._run(lambda: _to_arrow(frame), "engine-execute")
+        table = self._run(frame.toArrow, "engine-execute")
         return align_arrow(table, expected)
 
     def spark_sql(self, query: exp.Expression) -> str:
-        """The Spark SQL that :meth:`execute` would run for ``query`` (for ``--debug`` and tests)."""
+        """The Spark SQL that :meth:`execute` would run for ``query``, to inspect a translation."""
         return self._translate(query)
 
     def _run(self, action: Any, code: str) -> Any:
@@ -312,14 +312,6 @@ class SparkEngine:
                 raise
             except Exception as exc:
                 raise EngineError(error(_clean(exc), code=code, hint=_hint(exc))) from None
-
-
-def _to_arrow(frame: Any) -> pa.Table:
-    if hasattr(frame, "toArrow"):
-        return frame.toArrow()
-    import pyarrow as pa
-
-    return pa.Table.from_batches(frame._collect_as_arrow(), schema=None)  # Spark 3.5
 
 
 def _reader_options(relation: FileScan, kind: str, known: dict[str, str]) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlglot import exp
 
 from charter.plugins.spark_tree import TranslationError, fn, number, paren, replace_all, text
@@ -73,7 +75,7 @@ def rewrite_histograms(tree: exp.Expression) -> exp.Expression:
         entries: list[exp.Expression] = []
         for k in range(bins + 1):
             row_size = fn("SIZE", row_edges.copy())
-            within = [exp.LTE(this=number(k), expression=row_size.copy())]
+            within: list[Any] = [exp.LTE(this=number(k), expression=row_size.copy())]
             if k:
                 within.append(exp.GT(this=value.copy(), expression=edge(k)))
             within.append(exp.or_(exp.LTE(this=value.copy(), expression=edge(k + 1)),
@@ -94,7 +96,7 @@ def rewrite_histograms(tree: exp.Expression) -> exp.Expression:
         values = exp.Filter(this=exp.Count(this=value.copy()),
                             expression=exp.Where(this=exp.and_(*[c.copy() for c in present])))
         result = exp.If(this=exp.EQ(this=values, expression=number(0)), true=exp.Null(), false=histogram)
-        if outer is not None:
+        if isinstance(parent, exp.Filter):  # the rule's filter is inside every count: replace the FILTER too
             parent.replace(result)
             return None
         return result

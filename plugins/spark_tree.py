@@ -9,7 +9,7 @@ first; a replacement computes the same value as the node it replaces, so it inhe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from sqlglot import exp
 
@@ -58,14 +58,14 @@ def paren(node: exp.Expression) -> exp.Expression:
 
 
 def op(kind: type[exp.Binary], left: exp.Expression, right: exp.Expression) -> exp.Expression:
-    return kind(this=paren(left), expression=paren(right))
+    return cast(exp.Expression, kind(this=paren(left), expression=paren(right)))
 
 
 def text(value: str) -> exp.Literal:
     return exp.Literal.string(value)
 
 
-def number(value: int | float) -> exp.Literal:
+def number(value: int | float) -> exp.Expression:
     return exp.Literal.number(value)
 
 

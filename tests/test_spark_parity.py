@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from sqlglot import parse_one
 from test_quality_support import copy_example
 from test_spark_support import rows, same, same_rows
 
@@ -125,6 +126,34 @@ def test_schemas_and_spec_checks_are_the_same(project_root: Path) -> None:
                              sorted(d.message for d in check_schemas(project, warehouse)))
     assert found["spark"] == found["duckdb"]
     assert found["spark"][0]["flights"]["departure_at"] == "TIMESTAMP"   # make_timestamp: naive, as in DuckDB
+
+
+SQL_DATASET_CHECKS = {
+    "flights": "select count(*), count(dep_time), count(dep_delay), sum(dep_delay), sum(arr_delay), "
+               "min(departure_at), max(departure_at), count(*) filter (where cancelled), "
+               "count(distinct tailnum), avg(air_time) from flights",
+    "planes": "select count(*), count(year), min(year), max(year), count(speed), sum(seats) from planes",
+    "weather": "select count(*), count(temp), avg(temp), max(wind_speed), count(pressure), "
+               "min(time_hour), max(time_hour) from weather",
+}
+
+
+def test_the_example_sql_datasets_transpile_to_the_same_rows(project_root: Path) -> None:
+    """clean.yaml's SQL: try_cast(nullif(x, 'NA') as integer), make_timestamp(...), Jinja ref() and var()."""
+    project = load_project(project_root).unwrap()
+    found: dict[str, list[Any]] = {}
+    for engine in ("duckdb", "spark"):
+        with Warehouse(project, engine=engine) as warehouse:
+            assert warehouse.register_all(list(SQL_DATASET_CHECKS)) == []
+            found[engine] = [warehouse.engine.execute(parse_one(sql, read="duckdb")) for sql in
+                             SQL_DATASET_CHECKS.values()]
+            if engine == "spark":
+                translated = warehouse.engine.spark_sql(parse_one(SQL_DATASET_CHECKS["flights"], read="duckdb"))
+                assert "APPROX" not in translated
+    for sql, expected, got in zip(SQL_DATASET_CHECKS.values(), found["duckdb"], found["spark"], strict=True):
+        assert got.schema == expected.schema and same_rows(got, expected), sql
+    flights = rows(found["spark"][0])[0]
+    assert flights[:3] == (336776, 328521, 328521) and flights[7] == 8255    # specs/datasets/clean.yaml
 
 
 METRIC_QUERIES: list[dict[str, Any]] = [
