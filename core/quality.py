@@ -291,6 +291,15 @@ def execute_plan(engine: Engine, plan: ScanPlan, project: Project, sample_size: 
                        engine.queries_issued - before)
 
 
+def _unaliased(selected: exp.Expression) -> exp.Expression:
+    """A select item without its alias: `x AS a` -> `x`; `(SELECT ...) AS a` -> `(SELECT ...)`."""
+    if isinstance(selected, exp.Alias):
+        return selected.this
+    bare = selected.copy()
+    bare.set("alias", None)
+    return bare
+
+
 def _isolate(engine: Engine, plan: ScanPlan) -> tuple[dict[str, Any], dict[int, str]]:
     """The scan failed: run each rule alone, so one broken rule does not hide the others."""
     row: dict[str, Any] = {}
@@ -299,7 +308,7 @@ def _isolate(engine: Engine, plan: ScanPlan) -> tuple[dict[str, Any], dict[int, 
     with contextlib.suppress(CharterError):  # the fingerprint stays unknown; every rule is still tried below
         row.update(engine.execute(exp.select(*[exp.alias_(e, n, quoted=True) for n, e in base.items()])
                                   .from_(plan.table.copy())).to_pylist()[0])
-    aliases = {s.alias: s.this for s in plan.query.expressions if isinstance(s, exp.Alias)}
+    aliases = {s.alias: _unaliased(s) for s in plan.query.expressions if s.alias}
     for position, item in enumerate(plan.rules):
         if item.problem or not item.outputs:
             continue

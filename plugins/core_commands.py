@@ -67,6 +67,8 @@ def validate(
     offline: Annotated[bool, typer.Option("--offline", help="Check the specs only; do not open the warehouse "
                                                             "to infer schemas.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    engine: Annotated[str | None, typer.Option("--engine", help="Infer schemas with this engine instead of "
+                                                                "the project's (e.g. spark).")] = None,
 ) -> None:
     """Check every spec file: syntax, keys, types, references, cycles, SQL, and columns against the data.
 
@@ -78,8 +80,9 @@ def validate(
       charter validate
       charter validate --project specs --format json
       charter validate --offline      # no engine: specs and references only
+      charter validate --engine spark # check the schemas as Spark sees them
     """
-    project, diagnostics = validate_project(project_dir, ctx, offline=offline)
+    project, diagnostics = validate_project(project_dir, ctx, offline=offline, engine=engine)
     failing = has_errors(diagnostics) or (strict and bool(diagnostics))
     if failing:
         fail(diagnostics, project)  # type: ignore[arg-type]

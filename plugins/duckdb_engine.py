@@ -54,7 +54,8 @@ class DuckDBEngine:
             raise EngineError(error(f"cannot open the DuckDB warehouse `{warehouse.path}`: {exc}",
                                     code="engine-open",
                                     hint="another process may hold it; DuckDB allows one writer at a time")) from None
-        self.database = self.connection.execute("select current_database()").fetchone()[0]  # type: ignore[index]
+        # fetch everything: DuckDB 2.0 refuses to register Arrow data while a result is unfinished
+        self.database = self.connection.execute("select current_database()").fetchall()[0][0]
         self.queries_issued = 0
 
     def _view_sql(self, relation: Relation, name: str) -> str:

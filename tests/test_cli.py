@@ -138,3 +138,9 @@ def test_help_does_not_import_heavy_libraries():
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_validate_with_an_unknown_engine_names_the_installed_ones():
+    done = charter("--project", str(EXAMPLE), "validate", "--engine", "duckbd")
+    assert done.returncode == 2 and "unknown engine `duckbd`" in done.stderr
+    assert "did you mean `duckdb`?" in done.stderr

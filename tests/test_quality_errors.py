@@ -171,3 +171,25 @@ def test_a_bad_selector_is_a_usage_error_with_a_suggestion(make_project, capsys)
         assert message in output, (args, output)
         if hint:
             assert hint in output, (args, output)
+
+
+def test_a_rule_that_breaks_the_scan_is_an_error_and_the_others_still_run(make_project) -> None:  # type: ignore[no-untyped-def]
+    # integer division by zero aborts DuckDB's whole scan; the runner must then run each rule alone,
+    # including rules whose output is a subquery (unique), and report only the broken one as an error
+    root = make_project({"q.yaml": """
+        datasets:
+          - name: t
+            source: {path: data/t.csv}
+        quality:
+          - name: q
+            dataset: t
+            rules:
+              - {type: unique, column: name}
+              - {type: expression, expr: "1 // (id - id) = 0", name: divides_by_zero}
+              - {type: not_null, column: amount}
+        """})
+    summary = execute_run(load_project(root, entrypoints=False).unwrap())
+    outcomes = {c.rule: (c.outcome, c.unexpected_count) for c in summary.checks}
+    assert outcomes["unique(name)"] == ("pass", 0)
+    assert outcomes["divides_by_zero"][0] == "error"
+    assert outcomes["not_null(amount)"] == ("fail", 1)  # the sample CSV has one missing amount
