@@ -10,7 +10,8 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "specs"
 
 BASE_PROJECT = "charter: 1\nname: t\nwarehouse: {path: ':memory:'}\nvars: {year: 2013}\n"
-SAMPLE_CSV = "id,name,amount,created_at\n1,ann,1.5,2024-01-01 10:00:00\n2,bob,2.5,2024-01-02 11:00:00\n3,cy,,2024-01-03 12:00:00\n"
+SAMPLE_CSV = ("id,name,amount,created_at\n1,ann,1.5,2024-01-01 10:00:00\n2,bob,2.5,2024-01-02 11:00:00\n"
+              "3,cy,,2024-01-03 12:00:00\n")
 
 MakeProject = Callable[..., Path]
 
