@@ -106,6 +106,17 @@ def render_diagnostics(diagnostics: list[Diagnostic], *, fmt: str = "text", proj
     render_text(shown, console_err(), source_lines=lines)
 
 
+def one_line(text: str | None) -> str:
+    """A description as one line for a table cell."""
+    return " ".join((text or "").split())
+
+
+def remaining_width(*columns: list[str], minimum: int = 20) -> int:
+    """Width left on the terminal for a last column, after ``columns`` (their cells) and the borders."""
+    used = sum(max((len(cell) for cell in cells), default=0) for cells in columns) + 3 * (len(columns) + 1) + 1
+    return max(minimum, console().width - used)
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 

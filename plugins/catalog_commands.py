@@ -13,7 +13,9 @@ from charter.core.cliutil import (
     ProjectOption,
     console,
     load,
+    one_line,
     print_json,
+    remaining_width,
     render_diagnostics,
     state_of,
 )
@@ -130,12 +132,13 @@ def catalog_search(ctx: typer.Context, text: Annotated[str, typer.Argument(help=
     from charter.catalog.render import KIND_STYLE
 
     table = Table(title=f"{len(results)} result(s) for “{text}”", title_justify="left")
-    for col in ("kind", "name", "owner", "description"):
-        table.add_column(col, overflow="fold", max_width=60 if col == "description" else None)
+    keys = {col: [col, *(r[col] or "" for r in results)] for col in ("kind", "name", "owner")}
+    for col in keys:
+        table.add_column(col, no_wrap=True)
+    table.add_column("description", no_wrap=True, overflow="ellipsis", max_width=remaining_width(*keys.values()))
     for r in results:
-        first_line = (r["description"] or "").strip().split("\n")[0]
         table.add_row(f"[{KIND_STYLE.get(r['kind'], 'white')}]{r['kind']}[/]", r["name"], r["owner"] or "",
-                      first_line)
+                      one_line(r["description"]))
     console().print(table)
 
 

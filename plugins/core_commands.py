@@ -16,7 +16,9 @@ from charter.core.cliutil import (
     console,
     fail,
     load,
+    one_line,
     print_json,
+    remaining_width,
     render_diagnostics,
     state_of,
 )
@@ -163,11 +165,17 @@ def plugins(ctx: typer.Context, fmt: FormatOption = OutputFormat.text) -> None:
         return
     from rich.table import Table
 
+    from charter import __version__
+
     table = Table(title="Loaded plugins", title_justify="left")
-    for col in ("plugin", "source", "version", "hooks"):
-        table.add_column(col, overflow="fold")
+    for col in ("plugin", "source", "version"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("hooks", overflow="fold")
     for r in records:
-        table.add_row(r.name, r.source, r.version or "-", ", ".join(h.removeprefix("charter_") for h in r.hooks))
+        # built-ins ship with Charter: show them by their short name and Charter's version
+        name = r.name.removeprefix("charter.plugins.") if r.source == "builtin" else r.name
+        version = r.version or (__version__ if r.source == "builtin" else "-")
+        table.add_row(name, r.source, version, ", ".join(h.removeprefix("charter_") for h in r.hooks))
     console().print(table)
     if pm.faults:
         broken = Table(title="Broken plugins", title_justify="left", title_style="bold red")
@@ -204,7 +212,7 @@ def datasets_list(ctx: typer.Context, project_dir: ProjectOption = None,
     rows = []
     for name, ds in sorted(project.datasets.items()):
         rows.append({"name": name, "source": ds.source.TYPE, "owner": ds.owner, "domain": ds.domain,
-                     "status": ds.status, "description": (ds.description or "").strip().split("\n")[0],
+                     "status": ds.status, "description": one_line(ds.description),
                      "depends_on": project.dataset_dependencies.get(name, [])})
     if fmt is OutputFormat.json:
         print_json({"datasets": rows})
@@ -212,8 +220,10 @@ def datasets_list(ctx: typer.Context, project_dir: ProjectOption = None,
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} datasets in {project.name}", title_justify="left")
-    for col in ("name", "source", "owner", "description"):
-        table.add_column(col, overflow="fold", max_width=60 if col == "description" else None)
+    keys = {col: [col, *(r[col] or "-" for r in rows)] for col in ("name", "source", "owner")}
+    for col in keys:
+        table.add_column(col, no_wrap=True)
+    table.add_column("description", no_wrap=True, overflow="ellipsis", max_width=remaining_width(*keys.values()))
     for r in rows:
         table.add_row(r["name"], r["source"], r["owner"] or "-", r["description"])
     console().print(table)
