@@ -16,9 +16,30 @@ import yaml
 from charter.core.diagnostics import Diagnostic, error, warning
 
 try:  # the C composer is ~10x faster; fall back to pure Python where libyaml is missing
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """The safe loader, resolving each distinct plain scalar's type once: spec files repeat the same keys
+    and values thousands of times, and the resolver's regular expressions ran for every one of them."""
+
+    _tags: dict[str, str] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0] and len(self._tags) < 100_000:
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = self._tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """No path resolvers are registered: skip the bookkeeping PyYAML does for them on every node."""
+
+    def ascend_resolver(self) -> None:
+        """See descend_resolver."""
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -135,18 +156,22 @@ class _Builder:
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         mark = node.start_mark
         self.values[path] = (mark.line + 1, mark.column + 1)
-        if isinstance(node, yaml.MappingNode):
+        kind = node.__class__
+        if kind is yaml.MappingNode:
             if any(k.tag == _MERGE for k, _ in node.value):
                 self.constructor.flatten_mapping(node)
             result: dict[Any, Any] = {}
             keys = self.keys
             for key_node, value_node in node.value:
-                key = key_node.value if key_node.tag == _STR else self.scalar(key_node)
-                if not isinstance(key, str | int | float | bool) or key is None:
-                    self._error(key_node, "mapping keys must be plain text", "yaml-key")
-                    continue
-                if isinstance(key, bool | float):
-                    key = str(key_node.value)
+                if key_node.tag == _STR:
+                    key = key_node.value
+                else:
+                    key = self.scalar(key_node)
+                    if not isinstance(key, str | int | float | bool) or key is None:
+                        self._error(key_node, "mapping keys must be plain text", "yaml-key")
+                        continue
+                    if isinstance(key, bool | float):
+                        key = str(key_node.value)
                 child = (*path, key)
                 if key in result:
                     first_line = keys[child][0]
@@ -157,7 +182,7 @@ class _Builder:
                 keys[child] = (km.line + 1, km.column + 1)
                 result[key] = self.build(value_node, child)
             return result
-        if isinstance(node, yaml.SequenceNode):
+        if kind is yaml.SequenceNode:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         value = self.scalar(node)
         style = getattr(node, "style", None)
