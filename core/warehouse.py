@@ -74,15 +74,34 @@ class Warehouse:
         for name in wanted:
             need(name)
         out: list[Diagnostic] = []
+        added: list[str] = []
         for name in self.project.dataset_order():
             if name not in needed or name in self.registered:
                 continue
             if progress:
                 progress(name)
-            out += self.register(name)
+            problems = self.register(name)
+            out += problems
+            if not problems:
+                added.append(name)
+        # schemas after every registration: an engine can then answer them all at once (DuckDB does)
+        for name in added:
+            try:
+                self._schemas[name] = self.engine.columns(name)
+            except CharterError as exc:
+                self.failed.add(name)
+                self.registered.discard(name)
+                out.append(self._engine_problem(name, exc))
         return out
 
+    def _engine_problem(self, name: str, exc: CharterError) -> Diagnostic:
+        message = exc.diagnostics[0].message if exc.diagnostics else str(exc)
+        return self.project.diagnostic_at(Severity.ERROR, f"dataset `{name}`: {message}", "dataset", name,
+                                          ("source",), code="engine-register",
+                                          hint="check the source; the engine's message is quoted above")
+
     def register(self, name: str) -> list[Diagnostic]:
+        """Register one dataset (its dependencies must be registered); its schema is read on demand."""
         project = self.project
         relation = project.relations.get(name)
         if relation is None:
@@ -96,13 +115,10 @@ class Warehouse:
                                           code="dependency-failed")]
         try:
             self.engine.register(name, relation)
-            self._schemas[name] = self.engine.columns(name)
         except CharterError as exc:
             self.failed.add(name)
-            message = exc.diagnostics[0].message if exc.diagnostics else str(exc)
-            return [project.diagnostic_at(Severity.ERROR, f"dataset `{name}`: {message}", "dataset", name,
-                                          ("source",), code="engine-register",
-                                          hint="check the source; the engine's message is quoted above")]
+            return [self._engine_problem(name, exc)]
+        self._schemas.pop(name, None)
         self.registered.add(name)
         return []
 
