@@ -330,22 +330,11 @@ class LineageBuilder:
                 relation = "numerator" if metric_input is metric.numerator else "denominator"
             self.add(("metric", metric_input.name, None), target, relation)
             if metric_input.filter:
-                for dataset in self.base_datasets(metric_input.name):
+                for dataset in self.project.metric_closure([metric_input.name])[1]:
                     known = _casefold_map(self.columns_of(dataset))
                     for column in expression_columns(metric_input.filter):
                         if column.lower() in known:
                             self.add(("dataset", dataset, known[column.lower()]), target, "filter")
-
-    def base_datasets(self, metric: str, seen: frozenset[str] = frozenset()) -> list[str]:
-        found = self.project.metrics.get(metric)
-        if found is None or metric in seen:
-            return []
-        if found.dataset:
-            return [found.dataset]
-        out: list[str] = []
-        for metric_input in found.input_metrics:
-            out += self.base_datasets(metric_input.name, seen | {metric})
-        return list(dict.fromkeys(out))
 
     # -- quality, contracts -----------------------------------------------------------------
     def quality(self) -> None:

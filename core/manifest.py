@@ -102,17 +102,11 @@ def used_objects(project: Project, summary: RunSummary) -> list[tuple[str, str]]
                 datasets += [ref[0] for ref in rule.references()]
         elif check.dataset in project.datasets:
             datasets.append(check.dataset)
-    pending = [m.metric for m in summary.metrics]
-    while pending:
-        name = pending.pop()
-        metric = project.metrics.get(name)
-        if metric is None or ("metric", name) in used:
-            continue
-        used.add(("metric", name))
-        if metric.dataset:
-            datasets.append(metric.dataset)
-            datasets += _reference_closure(project, metric.dataset)
-        pending += [m.name for m in metric.input_metrics]
+    used_metrics, metric_datasets = project.metric_closure(m.metric for m in summary.metrics)
+    used |= {("metric", name) for name in used_metrics}
+    for dataset in metric_datasets:
+        # metric dimensions join the targets of the datasets' many-to-one references
+        datasets += [dataset, *_reference_closure(project, dataset)]
     datasets += [name for name in summary.fingerprints if name in project.datasets]
     seen: set[str] = set()
     while datasets:

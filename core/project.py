@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,6 +122,23 @@ class Project:
         for name in sorted(self.datasets):
             visit(name, ())
         return order
+
+    def metric_closure(self, names: Iterable[str]) -> tuple[list[str], list[str]]:
+        """The metrics ``names`` are computed from through their inputs (themselves included), and the
+        datasets those metrics aggregate, each in first-found order. Unknown names are skipped."""
+        metrics: list[str] = []
+        datasets: list[str] = []
+        pending = list(names)
+        while pending:
+            name = pending.pop(0)
+            metric = self.metrics.get(name)
+            if metric is None or name in metrics:
+                continue
+            metrics.append(name)
+            if metric.dataset and metric.dataset in self.datasets and metric.dataset not in datasets:
+                datasets.append(metric.dataset)
+            pending += [m.name for m in metric.input_metrics]
+        return metrics, datasets
 
     def dataset_of(self, rule_or_metric: Any) -> DatasetBase | None:
         return self.datasets.get(getattr(rule_or_metric, "dataset", None) or "")

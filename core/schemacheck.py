@@ -120,23 +120,12 @@ class _Checker:
                 if metric.filter:
                     self._expr_columns("metric", name, ("filter",), metric.filter, metric.dataset)
             for i, dim in enumerate(metric.dimensions):
-                for dataset in self.base_datasets(name):
+                for dataset in self.p.metric_closure([name])[1]:
                     problem = self.dimension_problem(dataset, dim)
                     if problem:
                         self.err(problem[0], "metric", name, ("dimensions", i) if len(metric.dimensions) > 1
                                  else ("dimensions",), hint=problem[1], code="unknown-dimension")
                         break
-
-    def base_datasets(self, metric_name: str, seen: frozenset[str] = frozenset()) -> list[str]:
-        metric = self.p.metrics.get(metric_name)
-        if metric is None or metric_name in seen:
-            return []
-        if metric.dataset:
-            return [metric.dataset] if metric.dataset in self.p.datasets else []
-        found: list[str] = []
-        for metric_input in metric.input_metrics:
-            found += self.base_datasets(metric_input.name, seen | {metric_name})
-        return list(dict.fromkeys(found))
 
     def dimension_problem(self, dataset: str, dim: str) -> tuple[str, str | None] | None:
         """Resolve ``dim`` from ``dataset`` exactly as a metric query will (references, roles, fan-out)."""

@@ -48,14 +48,9 @@ def covered_objects(project: Project, contract: Contract) -> list[tuple[str, str
         suites += [v for v in [getattr(criterion, "quality", None)] if isinstance(v, str)]
         environments += [v for v in [getattr(criterion, "environment", None)] if isinstance(v, str)]
         datasets += [v for v in [getattr(criterion, "freshness", None)] if isinstance(v, str)]
-    while metrics:
-        name = metrics.pop()
-        metric = project.metrics.get(name)
-        if metric is None or ("metric", name) in found:
-            continue
-        found.add(("metric", name))
-        datasets += [metric.dataset] if metric.dataset else []
-        metrics += [m.name for m in metric.input_metrics]
+    used_metrics, metric_datasets = project.metric_closure(metrics)
+    found |= {("metric", name) for name in used_metrics}
+    datasets += metric_datasets
     for name in suites:
         suite = project.quality.get(name)
         if suite is not None:
