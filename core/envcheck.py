@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from packaging.utils import canonicalize_name
@@ -249,6 +250,20 @@ def check_environment(project: Project, name: str, *,
         stale_lock=lock.spec_sha256 != spec_hash(env), file_problems=verify_files(dists) if verify else [])
 
 
+def portable_direct_url(direct_url: dict[str, Any] | None, root: Path) -> dict[str, Any] | None:
+    """A local folder's ``file://`` URL made relative to the project root (``file:../plugin``): a lock is
+    committed, and the absolute path of one clone means nothing in another."""
+    if not direct_url or "dir_info" not in direct_url:
+        return direct_url
+    url = str(direct_url.get("url") or "")
+    if not url.startswith("file://"):
+        return direct_url
+    from urllib.parse import unquote, urlparse
+
+    local = Path(unquote(urlparse(url).path))
+    return {**direct_url, "url": f"file:{os.path.relpath(local, root.resolve())}"}
+
+
 def lock_environment(project: Project, name: str, *,
                      distributions: Iterable[InstalledDistribution] | None = None,
                      environ: Mapping[str, str] | None = None, write: bool = True
@@ -264,6 +279,8 @@ def lock_environment(project: Project, name: str, *,
     problems = check_spec(project, name, snapshot)
     if problems:
         raise SpecError(problems)
+    for package in snapshot.packages:
+        package.direct_url = portable_direct_url(package.direct_url, project.root)
     lock = make_lock(name, env, snapshot)
     path, display = lock_path(project, name)
     if write:

@@ -286,3 +286,15 @@ def test_cli_lock_then_check_then_errors(make_project):
     assert broken.returncode == 2
     assert "envs.lab.lock.json:2:3: error: malformed lock file" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_local_folders_are_recorded_relative_to_the_project_root(tmp_path):
+    from charter.core.envcheck import portable_direct_url
+
+    root = tmp_path / "repo" / "specs"
+    root.mkdir(parents=True)
+    editable = {"url": (tmp_path / "repo" / "plugin").as_uri(), "dir_info": {"editable": True}}
+    assert portable_direct_url(editable, root) == {"url": "file:../plugin", "dir_info": {"editable": True}}
+    vcs = {"url": "https://example.org/x.git", "vcs_info": {"vcs": "git", "commit_id": "abc"}}
+    assert portable_direct_url(vcs, root) == vcs  # fetchable anywhere: kept as it is
+    assert portable_direct_url(None, root) is None
