@@ -251,8 +251,9 @@ def check_environment(project: Project, name: str, *,
 
 
 def portable_direct_url(direct_url: dict[str, Any] | None, root: Path) -> dict[str, Any] | None:
-    """A local folder's ``file://`` URL made relative to the project root (``file:../plugin``): a lock is
-    committed, and the absolute path of one clone means nothing in another."""
+    """A local folder inside the project's repository, as a URL relative to the project root
+    (``file:../plugin``): a lock is committed, and one clone's absolute path means nothing in another.
+    Folders elsewhere on the machine keep their absolute URL: they really are this machine's."""
     if not direct_url or "dir_info" not in direct_url:
         return direct_url
     url = str(direct_url.get("url") or "")
@@ -261,7 +262,11 @@ def portable_direct_url(direct_url: dict[str, Any] | None, root: Path) -> dict[s
     from urllib.parse import unquote, urlparse
 
     local = Path(unquote(urlparse(url).path))
-    return {**direct_url, "url": f"file:{os.path.relpath(local, root.resolve())}"}
+    project = root.resolve()
+    repository = next((folder for folder in (project, *project.parents) if (folder / ".git").exists()), None)
+    if repository is None or not local.is_relative_to(repository):
+        return direct_url
+    return {**direct_url, "url": f"file:{os.path.relpath(local, project)}"}
 
 
 def lock_environment(project: Project, name: str, *,

@@ -293,8 +293,11 @@ def test_local_folders_are_recorded_relative_to_the_project_root(tmp_path):
 
     root = tmp_path / "repo" / "specs"
     root.mkdir(parents=True)
+    (tmp_path / "repo" / ".git").mkdir()
     editable = {"url": (tmp_path / "repo" / "plugin").as_uri(), "dir_info": {"editable": True}}
     assert portable_direct_url(editable, root) == {"url": "file:../plugin", "dir_info": {"editable": True}}
+    elsewhere = {"url": (tmp_path / "elsewhere").as_uri(), "dir_info": {}}
+    assert portable_direct_url(elsewhere, root) == elsewhere  # outside the repository: this machine's
     vcs = {"url": "https://example.org/x.git", "vcs_info": {"vcs": "git", "commit_id": "abc"}}
     assert portable_direct_url(vcs, root) == vcs  # fetchable anywhere: kept as it is
     assert portable_direct_url(None, root) is None
