@@ -47,7 +47,7 @@ demo: $(STAMP)
 	$(CHARTER) $(EXAMPLE) plugins
 	@echo; echo "Browse it all in the terminal:  $(CHARTER) --project specs tui"
 
-test: $(STAMP)
+test: $(STAMP) typecheck
 	$(BIN)/ruff check core plugins catalog tui charter tests benchmarks $(PLUGIN)
 	$(BIN)/python -m pytest -q
 	cd $(PLUGIN) && ../../$(BIN)/python -m pytest -q

@@ -255,8 +255,8 @@ class LineageBuilder:
         self.quality()
         self.contracts()
         for name, query in self.project.saved_queries.items():
-            for metric in query.metrics:
-                self.add(("metric", metric, None), ("saved_query", name, None), "queries")
+            for metric_name in query.metrics:
+                self.add(("metric", metric_name, None), ("saved_query", name, None), "queries")
         self.edges = list(dict.fromkeys(self.edges))
         return self.edges
 

@@ -24,6 +24,8 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import duckdb
     import numpy as np
     import pyarrow as pa
@@ -149,7 +151,7 @@ class SearchIndex:
             hit(pc.match_substring(self.o, word), 40), hit(pc.match_substring(self.d, word), 25),
             self._fuzzy(word)])
 
-    def rank(self, text: str, *, rows: np.ndarray | None = None, limit: int | None = None,
+    def rank(self, text: str, *, rows: Sequence[int] | np.ndarray | None = None, limit: int | None = None,
              ) -> list[tuple[int, float]]:
         """``(row, score)`` of the documents matching ``text``, best first.
 

@@ -172,7 +172,10 @@ def invoke(*args: str, plugins: Sequence[object] = ()) -> Invocation:
         extra = CharterPluginManager()
         named = _named(plugins)
         for name, plugin in named:
-            extra.load_module(name, "project", loader=lambda plugin=plugin: plugin)
+            def loader(plugin: object = plugin) -> object:
+                return plugin
+
+            extra.load_module(name, "project", loader=loader)
         _raise_faults(extra, {name for name, _ in named})
         extra.hook.charter_cli_commands(cli=app)
     result = CliRunner().invoke(app, list(args))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from packaging.markers import default_environment
 from packaging.utils import canonicalize_name
@@ -38,7 +38,7 @@ from charter.core.project import Project
 from charter.core.spec.base import StrictModel
 from charter.core.spec.environment import Environment, normalise_arch
 
-LOCK_FORMAT = 1
+LOCK_FORMAT: Final = 1
 FINGERPRINT_ALGORITHM = "charter-env-v1"
 _PACKAGE_NAME = r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$"
 _VERSION_TEXT = r"^[A-Za-z0-9][A-Za-z0-9.+!_\-]*$"
@@ -305,11 +305,12 @@ def capture_environment(distributions: Iterable[InstalledDistribution] | None = 
     dists = list(installed_distributions() if distributions is None else distributions)
     libc_name, libc_version = platform.libc_ver()
     tag = next(iter(sys_tags()), None)
+    markers = {key: str(value) for key, value in default_environment().items()}  # every marker is a str
     interpreter = Interpreter(
         implementation=sys.implementation.name, version=platform.python_version(),
         os=platform.system().lower() or sys.platform, arch=(platform.machine() or "unknown").lower(),
         libc=f"{libc_name} {libc_version}".strip() or None, os_release=platform.release() or None,
-        platform_tag=str(tag) if tag else None, markers=dict(default_environment()))
+        platform_tag=str(tag) if tag else None, markers=markers)
     packages = [LockedPackage(name=d.name, version=d.version, files_sha256=d.files_sha256,
                               installer=d.installer, direct_url=d.direct_url)
                 for d in sorted(dists, key=lambda d: d.key)]

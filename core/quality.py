@@ -92,7 +92,7 @@ class QualityEvaluator(Protocol):
                       ) -> list[CheckResult]: ...
 
 
-def apply_filter(expression: exp.Expression, condition: exp.Expression | None) -> exp.Expression:
+def apply_filter(expression: exp.Expression, condition: exp.Expr | None) -> exp.Expression:
     """``expression`` with ``condition`` added as ``FILTER (WHERE ...)`` to each aggregate outside subqueries.
 
     >>> apply_filter(exp.Count(this=exp.Star()), exp.column("x")).sql("duckdb")
@@ -118,12 +118,12 @@ def apply_filter(expression: exp.Expression, condition: exp.Expression | None) -
     return root.this
 
 
-def rule_filter(suite: QualitySuiteBase, rule: Rule) -> exp.Expression | None:
+def rule_filter(suite: QualitySuiteBase, rule: Rule) -> exp.Expr | None:
     """The suite's ``where`` AND the rule's ``where`` (both already checked at load time)."""
     parts = [parse_expression(text, what="filter") for text in (suite.where, rule.where) if text]
     if not parts:
         return None
-    return parts[0] if len(parts) == 1 else cast(exp.Expression, exp.and_(*parts))
+    return parts[0] if len(parts) == 1 else exp.and_(*parts)
 
 
 def pii_columns(project: Project, dataset: str) -> set[str]:
@@ -233,6 +233,8 @@ def _compile_rule(rule: Rule, ctx: CompileContext) -> tuple[dict[str, exp.Expres
 def _plan_sample(item: PlannedRule, failing: exp.Expression | None, table: exp.Table, primary_key: list[str],
                  pii: set[str]) -> None:
     rule, ctx = item.ref.rule, item.ctx
+    if not isinstance(rule, RowRule | AggregateRule):  # never: _compile_rule refused it before any sample
+        return
     rows_query = rule.failing_rows(ctx) if isinstance(rule, AggregateRule) else None
     if rows_query is not None:
         named = isinstance(rows_query, exp.Select) and not any(isinstance(p, exp.Star) or p.is_star

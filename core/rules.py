@@ -117,7 +117,7 @@ class CompileContext:
     schema: dict[str, str]
     suite: str
     rule_index: int
-    filter: exp.Expression | None = None
+    filter: exp.Expr | None = None
 
     def column(self, name: str) -> exp.Column:
         """A column of the checked dataset, quoted."""
@@ -135,7 +135,7 @@ class CompileContext:
     def column_family(self, name: str) -> str:
         return type_family(self.schema.get(name, ""))
 
-    def parse_expression(self, text: str, field: PathKey, *, what: str = "expression") -> exp.Expression:
+    def parse_expression(self, text: str, field: PathKey, *, what: str = "expression") -> exp.Expr:
         """Parse user SQL (a predicate) written in ``field`` of the rule; problems point into the text."""
         try:
             return parse_expression(text, what=what)

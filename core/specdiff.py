@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from charter.core.canonical import spec_definition
 
@@ -363,8 +363,10 @@ class _Differ:
     def contract(self, name: str, old: Any, new: Any) -> None:
         from charter.core.handover.contractdiff import diff_contract
 
-        for change in diff_contract(old, new):
-            self.add("contract", name, *change)
+        # contractdiff's items carry plain strings; their values are `add`'s literals
+        for path, change, direction, message, old_value, new_value in diff_contract(old, new):
+            self.add("contract", name, path, cast(Literal["added", "removed", "updated"], change),
+                     cast(Direction, direction), message, old_value, new_value)
         self.governance("contract", name, old, new)
         self.leftovers("contract", name, old, new, ("kind", "deliverables", "acceptance", "sla", "constraints",
                                                    *self.GOVERNANCE))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import yaml
 
@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(_BaseLoader):
     """The safe loader, resolving each distinct plain scalar's type once: spec files repeat the same keys
     and values thousands of times, and the resolver's regular expressions ran for every one of them."""
 
@@ -33,7 +33,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
             if tag is None:
                 tag = self._tags[value] = super().resolve(kind, value, implicit)
             return tag
-        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+        return super().resolve(kind, value, implicit)
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         """No path resolvers are registered: skip the bookkeeping PyYAML does for them on every node."""
@@ -159,7 +159,7 @@ class _Builder:
         kind = node.__class__
         if kind is yaml.MappingNode:
             if any(k.tag == _MERGE for k, _ in node.value):
-                self.constructor.flatten_mapping(node)
+                self.constructor.flatten_mapping(cast(yaml.MappingNode, node))  # `kind` checked above
             result: dict[Any, Any] = {}
             keys = self.keys
             for key_node, value_node in node.value:

@@ -131,8 +131,8 @@ def env_check(
         counts = result.drift.counts()
         out.print(f"  packages: {counts['version']} at another version, {counts['missing']} missing, "
                   f"{counts['extra']} extra, {counts['files']} with other files")
-        for change in result.drift.packages:
-            out.print(f"    {change.describe()}")
+        for package in result.drift.packages:
+            out.print(f"    {package.describe()}")
     for var in result.variables:
         out.print(f"  [yellow]variable[/] {var.describe()}")
     for problem in result.file_problems:

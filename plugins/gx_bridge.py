@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from charter.plugin_api import (
     EngineConfig,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from charter.core.quality import PlannedRule, RuleRef, ScanPlan
     from charter.core.results import CheckResult
     from charter.core.spec.quality import QualitySuiteBase, Rule
+    from charter.plugins.core_rules import AcceptedValues, Expression, QuantileBetween, Regex, Schema, UniqueCombination
 
 GX_SEVERITY = {"error": "critical", "warn": "warning"}
 CHARTER_SEVERITY = {"critical": "error", "warning": "warn", "info": "warn"}
@@ -91,18 +92,19 @@ def to_gx(rule: Rule, *, for_pandas: bool = False, schema: dict[str, str] | None
         return Translation("expect_column_values_to_be_unique", {"column": column, **mostly})
     if kind == "unique_combination":
         return Translation("expect_compound_columns_to_be_unique",
-                           {"column_list": list(rule.columns), "ignore_row_if": "any_value_is_missing",
+                           {"column_list": list(cast("UniqueCombination", rule).columns),
+                            "ignore_row_if": "any_value_is_missing",
                             **mostly})
     if kind == "accepted_values":
         return Translation("expect_column_values_to_be_in_set",
-                           {"column": column, "value_set": list(rule.values), **mostly})
+                           {"column": column, "value_set": list(cast("AcceptedValues", rule).values), **mostly})
     if kind == "between":
         family = _family(schema, column)
         convert = _timestamp if for_pandas and family == "temporal" else (lambda v: v)
         return Translation("expect_column_values_to_be_between", {"column": column, **_bounds(rule, convert), **mostly})
     if kind == "regex":
         return Translation("expect_column_values_to_match_regex",
-                           {"column": column, "regex": rule.pattern, **mostly})
+                           {"column": column, "regex": cast("Regex", rule).pattern, **mostly})
     if kind == "length_between":
         return Translation("expect_column_value_lengths_to_be_between", {"column": column, **_bounds(rule), **mostly})
     if kind == "row_count_between":
@@ -112,21 +114,23 @@ def to_gx(rule: Rule, *, for_pandas: bool = False, schema: dict[str, str] | None
     if kind == "stddev_between":
         return Translation("expect_column_stdev_to_be_between", {"column": column, **_bounds(rule)})
     if kind == "quantile_between":
+        quantile = cast("QuantileBetween", rule)
         low, high = getattr(rule, "min", None), getattr(rule, "max", None)
-        if rule.strict_min or rule.strict_max:
+        if quantile.strict_min or quantile.strict_max:
             return Translation(reason="GX quantile ranges are inclusive; strict bounds have no equivalent")
         kwargs: dict[str, Any] = {"column": column, "quantile_ranges": {
-            "quantiles": [rule.quantile], "value_ranges": [[low, high]]}}
+            "quantiles": [quantile.quantile], "value_ranges": [[low, high]]}}
         if for_pandas:
             kwargs["allow_relative_error"] = "linear"  # pandas interpolation, as Charter's quantile_cont
         return Translation("expect_column_quantile_values_to_be_between", kwargs,
                            note=None if for_pandas else "GX interpolates quantiles its own way per backend "
                                                         "(pandas: nearest); Charter interpolates linearly")
     if kind == "schema":
-        columns = rule.columns
+        schema_rule = cast("Schema", rule)
+        columns = schema_rule.columns
         typed = [c.name for c in columns if c.type]
         translation = Translation("expect_table_columns_to_match_set",
-                                  {"column_set": [c.name for c in columns], "exact_match": bool(rule.exact)})
+                                  {"column_set": [c.name for c in columns], "exact_match": bool(schema_rule.exact)})
         if typed:
             if for_pandas:
                 return Translation(reason="column types are engine types (DuckDB), which GX's pandas path cannot "
@@ -136,7 +140,8 @@ def to_gx(rule: Rule, *, for_pandas: bool = False, schema: dict[str, str] | None
     if kind == "expression":
         if for_pandas:
             return Translation(reason="GX runs `unexpected_rows_expectation` on SQL datasources only")
-        query = f"SELECT * FROM {{batch}} WHERE NOT COALESCE(({rule.expr.strip()}), FALSE)"
+        expr = cast("Expression", rule).expr
+        query = f"SELECT * FROM {{batch}} WHERE NOT COALESCE(({expr.strip()}), FALSE)"
         return Translation("unexpected_rows_expectation", {"unexpected_rows_query": query})
     return Translation(reason=f"rule type `{kind}` has no Great Expectations equivalent")
 

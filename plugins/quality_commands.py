@@ -7,7 +7,7 @@ import shlex
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from charter.core.results import CheckResult, RunSummary
+    from charter.plugins.core_rules import DistributionDrift
 
 
 class RunFormat(StrEnum):
@@ -137,20 +138,21 @@ def measured(check: CheckResult, *, brief: bool = False) -> str:
         return check.message
     if check.rule_type in ("row_count_between",):
         return f"{_value(check.observed_value)} rows"
-    counted = check.unexpected_count is not None and check.element_count is not None
-    if counted and check.rule_type in ("not_null",):
+    # The element count, when both counts are known (``None`` otherwise).
+    elements = check.element_count if check.unexpected_count is not None else None
+    if elements is not None and check.rule_type in ("not_null",):
         return f"{check.unexpected_count:,} missing of {check.element_count:,} rows ({_pct(check.unexpected_percent)})"
-    if counted and brief and check.rule_type not in ("schema", "unique", "unique_combination"):
-        considered = check.element_count - (check.missing_count or 0)
+    if elements is not None and brief and check.rule_type not in ("schema", "unique", "unique_combination"):
+        considered = elements - (check.missing_count or 0)
         return f"{check.unexpected_count:,} of {considered:,} unexpected ({_pct(check.unexpected_percent)})"
-    if counted and check.rule_type in ("unique", "unique_combination"):
-        considered = check.element_count - (check.missing_count or 0)
+    if elements is not None and check.rule_type in ("unique", "unique_combination"):
+        considered = elements - (check.missing_count or 0)
         distinct = check.details.get("duplicated_values")
         values = f" ({distinct:,} value{'s' if distinct != 1 else ''})" if isinstance(distinct, int) else ""
         return (f"{check.unexpected_count:,} duplicated rows{values} of {considered:,} non-null "
                 f"({_pct(check.unexpected_percent)})")
-    if counted and check.rule_type not in ("schema",):
-        considered = check.element_count - (check.missing_count or 0)
+    if elements is not None and check.rule_type not in ("schema",):
+        considered = elements - (check.missing_count or 0)
         text = (f"{check.unexpected_count:,} unexpected of {considered:,} non-null values "
                 f"({_pct(check.unexpected_percent)})")
         return f"{text}; {check.message}" if check.message else text
@@ -338,7 +340,8 @@ def baseline(
         dataset = project.datasets[spec.dataset]
         table = exp.to_table(exp.to_identifier(spec.dataset, quoted=True).sql("duckdb"), dialect="duckdb")
         for ref in refs:
-            drift = ref.rule
+            drift = cast("DistributionDrift", ref.rule)  # `refs` holds only `distribution_drift` rules
+            assert drift.baseline is not None  # ... that have a `baseline:`
             if drift.column not in schema:
                 fail([RuleContext(project, spec.name, ref.index, dataset, schema).missing_column(
                     drift.column, ("column",))], project)

@@ -226,8 +226,8 @@ def _print_report(report: Reproduction, rerun: dict[str, Any]) -> None:
                 out.print(f"    [{style}]{escape(line)}[/]")
     if report.results:
         out.print(f"[bold]results that differ[/] ({len(report.results)})")
-        for change in report.results[:50]:
-            out.print(f"  {escape(change.describe())}")
+        for result in report.results[:50]:
+            out.print(f"  {escape(result.describe())}")
         if len(report.results) > 50:
             out.print(f"  ... and {len(report.results) - 50} more (--format json lists them all)")
     for note in report.notes:

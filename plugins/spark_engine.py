@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlglot import exp
 
@@ -112,7 +112,8 @@ class SparkEngine:
     def _frame(self, name: str, relation: Relation) -> Any:
         if isinstance(relation, QueryRelation):
             self._shadow_query(name, relation.query)
-            sql = self._translate(relation.query)
+            # every concrete sqlglot `Query` (Select, Union, ...) is an `Expression`; `Query` itself is a mixin
+            sql = self._translate(cast(exp.Expression, relation.query))
             return self._run(lambda: self.session.sql(sql), "engine-register")
         if isinstance(relation, FileScan):
             return self._read_files(name, relation)

@@ -86,12 +86,12 @@ def _deliverables(old: Contract, new: Contract) -> list[Item]:
         out.append((f"deliverables.artifacts.{path}", "added", "tightens", f"artifact `{path}` is now delivered",
                     None, path))
     for path in sorted(old_art.keys() & new_art.keys()):
-        before, after = old_art[path].sha256, new_art[path].sha256
-        if before != after:
-            direction = "loosens" if after is None else "incompatible"
-            words = "is no longer pinned by sha256" if after is None else "was replaced (another sha256)"
+        old_sha, new_sha = old_art[path].sha256, new_art[path].sha256
+        if old_sha != new_sha:
+            direction = "loosens" if new_sha is None else "incompatible"
+            words = "is no longer pinned by sha256" if new_sha is None else "was replaced (another sha256)"
             out.append((f"deliverables.artifacts.{path}.sha256", "updated", direction, f"artifact `{path}` {words}",
-                        before, after))
+                        old_sha, new_sha))
     out += _signature(a.signature, b.signature)
     return out
 

@@ -147,8 +147,8 @@ def compute_coverage(project: Project, contract: Contract, fingerprints: dict[st
         if kind == "dataset":
             found = fingerprints.get(name)
             components[f"data dataset:{name}"] = sha256_of(normalise(content_of(found))) if found else MISSING
-    for path, state in artifacts.items():
-        components[f"artifact {path}"] = f"sha256:{state.sha256}" if state.sha256 else MISSING
+    for artifact, state in artifacts.items():
+        components[f"artifact {artifact}"] = f"sha256:{state.sha256}" if state.sha256 else MISSING
     return Coverage(dict(sorted(components.items())))
 
 

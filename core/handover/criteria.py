@@ -282,6 +282,8 @@ def freshness(ctx: Context, index: int, c: FreshnessCriterion) -> CriterionResul
     """Judged by the `freshness` rule type itself, so that calendar units and time zones mean the same."""
     from sqlglot import exp
 
+    from charter.core.rules import AggregateRule, CompileContext
+
     dataset = ctx.project.datasets[c.freshness]
     column = c.column or (dataset.freshness.column if dataset.freshness else None) or dataset.time_column
     words = f"{c.freshness} newest row at most {c.max_age} old" + (f" (as of {c.as_of})" if c.as_of else "")
@@ -300,12 +302,16 @@ def freshness(ctx: Context, index: int, c: FreshnessCriterion) -> CriterionResul
     if rule_type is None:
         return CriterionResult("freshness", words, "error", None, f"<= {c.max_age}", "measured",
                                "no plugin registers the `freshness` rule type", index)
+    if not issubclass(rule_type, AggregateRule):
+        return CriterionResult("freshness", words, "error", None, f"<= {c.max_age}", "measured",
+                               "the `freshness` rule type is not an aggregate rule", index)
     rule = rule_type.model_validate({"type": "freshness", "column": column, "max_age": str(c.max_age.amount) +
                                      " " + c.max_age.unit, "as_of": c.as_of})
     newest = exp.select(exp.alias_(exp.Max(this=exp.column(column, quoted=True)), "newest", quoted=True)) \
         .from_(exp.Table(this=exp.to_identifier(c.freshness, quoted=True)))
     value = ctx.warehouse.engine.execute(newest).to_pylist()[0]["newest"]
-    verdict = rule.evaluate(None, {"newest": value})
+    rule_ctx = CompileContext(ctx.project, dataset, schema, suite="", rule_index=index)  # no suite: a criterion
+    verdict = rule.evaluate(rule_ctx, {"newest": value})
     return CriterionResult("freshness", words, "pass" if verdict.passed else "fail",
                            f"newest {verdict.observed_value}" if verdict.observed_value else "empty", f"<= {c.max_age}",
                            "recomputed", verdict.message, index, {"column": column, **(verdict.details or {})})

@@ -128,7 +128,7 @@ def model_replay(ctx: Context, sig: ModelSignature
                     if n not in declared_in]
         problems += [f"the signature promises output `{n}`, which the model does not produce" for n in declared_out
                      if n not in model.outputs]
-        details = {"artifact": item.path, "format": fmt, "model": model.description}
+        details: dict[str, Any] = {"artifact": item.path, "format": fmt, "model": model.description}
         if problems:
             return (CriterionResult("replay", words, "fail", "signature mismatch", "reproduced", "measured",
                                     "; ".join(problems), None, details), model, None, state.size)

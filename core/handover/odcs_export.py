@@ -191,7 +191,7 @@ def export_contract(project: Project, name: str, *, infer: bool = True) -> dict[
         properties.append({"property": "availability", "value": f"{sla.availability * 100:g}%"})
     if properties:
         doc["slaProperties"] = properties
-    custom = [{"property": "receivingTeam", "value": contract.to.team}]
+    custom: list[dict[str, Any]] = [{"property": "receivingTeam", "value": contract.to.team}]
     if contract.to.owner:
         custom.append({"property": "receivingOwner", "value": contract.to.owner})
     for prop, value in (("license", contract.license), ("rollbackPlan", contract.rollback_plan),

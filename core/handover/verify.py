@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from charter.core.diagnostics import CharterError, UsageError, did_you_mean, error
 from charter.core.handover.artifacts import ArtifactState, artifact_state
@@ -75,7 +75,7 @@ class Verification:
         return not any(c.blocking for c in self.criteria)
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Literal["accepted", "rejected"]:
         return "accepted" if self.accepted else "rejected"
 
     def counts(self) -> dict[str, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -42,7 +42,7 @@ class CatalogScreen(Screen[None]):
 
     @property
     def charter(self) -> CharterApp:
-        return self.app
+        return cast("CharterApp", self.app)  # textual types `Screen.app` as the generic `App`
 
     def read(self, group: str, job: Callable[[Catalog], Message | None]) -> None:
         """Run ``job(catalog)`` in a thread worker of ``group`` and post the message it returns."""
