@@ -174,8 +174,9 @@ def parse_expression(sql: str, dialect: str = CANONICAL_DIALECT, *, what: str = 
         offset = None if problem.offset is None else max(0, problem.offset - len(prefix))
         raise SqlProblem(problem.message, problem.hint, offset) from None
     select = statements[0] if len(statements) == 1 else None
+    # `0A` or `x y` parse as aliases (`0 AS A`): not one expression, and invalid inside a WHERE
     if not isinstance(select, exp.Select) or len(select.expressions) != 1 or select.args.get("from_") \
-            or select.args.get("from") or select.args.get("where"):
+            or select.args.get("from") or select.args.get("where") or isinstance(select.expressions[0], exp.Alias):
         raise SqlProblem(f"the {what} must be a single SQL expression, e.g. `dep_delay > 15`",
                          offset=_locate(sql, ";"))
     tree = select.expressions[0]

@@ -59,7 +59,7 @@ def test_parse_error_points_at_the_offending_token():
 
 def test_expressions():
     assert parse_expression("dep_delay between -60 and 1440").sql() == "dep_delay BETWEEN -60 AND 1440"
-    for bad in ("a > 1; drop table t", "select 1 from t", "", "a >"):
+    for bad in ("a > 1; drop table t", "select 1 from t", "", "a >", "0A", "amount total"):
         with pytest.raises(SqlProblem):
             parse_expression(bad)
 
