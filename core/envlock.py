@@ -18,7 +18,6 @@ import base64
 import csv
 import hashlib
 import json
-import os
 import platform
 import sys
 from collections.abc import Iterable, Sequence
@@ -32,6 +31,7 @@ from packaging.markers import default_environment
 from packaging.utils import canonicalize_name
 from pydantic import Field, ValidationError
 
+from charter.core.atomicfile import atomic_write
 from charter.core.canonical import sha256_of, spec_hash
 from charter.core.diagnostics import Diagnostic, SpecError, UsageError, did_you_mean, error
 from charter.core.project import Project
@@ -396,13 +396,6 @@ def write_lock(path: Path, lock: EnvironmentLock) -> None:
              "interpreter", "packages"]
     text = json.dumps({k: data[k] for k in order if k in data}, indent=2, ensure_ascii=False) + "\n"
     atomic_write(path, text)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def load_lock(project: Project, name: str) -> tuple[EnvironmentLock, str]:

@@ -297,7 +297,7 @@ def manifest_path(root: Path, run_id: str) -> Path:
 
 def write_manifest(root: Path, manifest: dict[str, Any]) -> Path:
     """Write atomically (a reader never sees half a manifest)."""
-    from charter.core.envlock import atomic_write
+    from charter.core.atomicfile import atomic_write
 
     path = manifest_path(root, manifest["run_id"])
     atomic_write(path, json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -18,8 +18,6 @@ from __future__ import annotations
 import bisect
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -286,13 +284,6 @@ def baseline_document(rule: DistributionDrift, ctx: CompileContext, values: Mapp
 
 def write_baseline(path: Path, document: dict[str, Any]) -> None:
     """Write atomically: a reader never sees half a baseline."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from charter.core.atomicfile import atomic_write
+
+    atomic_write(path, json.dumps(document, indent=2) + "\n")

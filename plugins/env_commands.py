@@ -180,7 +180,7 @@ def env_export(
     if output is None:
         typer.echo(text, nl=False)
         return
-    from charter.core.envlock import atomic_write
+    from charter.core.atomicfile import atomic_write
 
     atomic_write(output, text)
     console().print(f"[green]✓[/] wrote {output}")

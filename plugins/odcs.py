@@ -32,8 +32,8 @@ class OdcsExporter:
     description = "Open Data Contract Standard v3.1.0 YAML for a dataset handover contract (schema, quality, SLA, team)"
 
     def export(self, project: Project, target: str | None, options: dict[str, Any]) -> list[Path]:
+        from charter.core.atomicfile import atomic_write
         from charter.core.handover.odcs_export import export_contract, render_yaml
-        from charter.core.handover.signoff import atomic_write
 
         if not target:
             dataset_contracts = sorted(n for n, c in project.contracts.items() if c.kind == "dataset")

@@ -619,9 +619,9 @@ def translate(path: Path, display: str, *, lenient: bool = False) -> Translation
 
 def write_specs(translation: Translation, folder: Path, *, overwrite: bool = False) -> Path:
     """Write the translated specs as one YAML file (``<contract>.yaml``); refuses to replace a file."""
+    from charter.core.atomicfile import atomic_write
     from charter.core.diagnostics import UsageError
     from charter.core.handover.odcs_common import dump_yaml
-    from charter.core.handover.signoff import atomic_write
 
     target = folder / f"{translation.name}.yaml"
     if target.exists() and not overwrite:

@@ -23,6 +23,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
+from charter.core.atomicfile import atomic_write
 from charter.core.diagnostics import Diagnostic, error
 from charter.core.handover.coverage import describe_changes
 from charter.core.project import Project
@@ -120,37 +121,6 @@ def judge(entries: list[SignOffEntry], components: dict[str, str], digest: str) 
 def render(contract: str, entries: list[SignOffEntry]) -> str:
     data = SignOffFile(contract=contract, signoffs=entries).model_dump(mode="json", exclude_none=True)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that a crash at any point leaves either the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
