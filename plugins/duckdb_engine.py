@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 _READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}
 
 
+def file_scan_select(relation: FileScan) -> exp.Select:
+    """``SELECT * FROM read_<format>([paths], option := value, ...)``: how DuckDB reads a file source."""
+    args: list[exp.Expression] = [exp.Array(expressions=[exp.Literal.string(p) for p in relation.paths])]
+    args += [exp.EQ(this=exp.column(key), expression=exp.convert(value)) for key, value in relation.options.items()]
+    reader = exp.Anonymous(this=_READERS[relation.format], expressions=args)
+    return exp.select("*").from_(exp.Table(this=reader))
+
+
 class DuckDBEngine:
     """Runs Charter's SQL on DuckDB (in a file under `.charter/` by default, or in memory)."""
 
@@ -61,13 +69,7 @@ class DuckDBEngine:
 
     def _view_sql(self, relation: Relation, name: str) -> str:
         if isinstance(relation, FileScan):
-            paths = exp.Array(expressions=[exp.Literal.string(p) for p in relation.paths])
-            args: list[exp.Expression] = [paths]
-            for key, value in relation.options.items():
-                literal = exp.convert(value)
-                args.append(exp.EQ(this=exp.column(key), expression=literal))
-            reader = exp.Anonymous(this=_READERS[relation.format], expressions=args)
-            return exp.select("*").from_(exp.Table(this=reader)).sql("duckdb")
+            return file_scan_select(relation).sql("duckdb")
         if isinstance(relation, TableScan):
             parts = relation.name.split(".")
             table = exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else "main",

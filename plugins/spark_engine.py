@@ -38,13 +38,13 @@ from charter.plugin_api import (
     hookimpl,
 )
 from charter.plugins import spark_session
+from charter.plugins.duckdb_engine import file_scan_select
 from charter.plugins.spark_sql import TranslationError, to_spark
 from charter.plugins.spark_types import align_arrow, duckdb_to_spark_ddl, spark_type_name, view_cast
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-_READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}
 # DuckDB reader options -> Spark reader options (values pass through, booleans in lower case)
 _CSV_OPTIONS = {"delim": "sep", "sep": "sep", "delimiter": "sep", "header": "header", "quote": "quote",
                 "escape": "escape", "nullstr": "nullValue", "comment": "comment"}
@@ -186,13 +186,8 @@ class SparkEngine:
 
     # -- the DuckDB shadow ------------------------------------------------------------------
     def _shadow_files(self, name: str, relation: FileScan) -> None:
-        paths = exp.Array(expressions=[exp.Literal.string(p) for p in relation.paths])
-        args: list[exp.Expression] = [paths]
-        for key, value in relation.options.items():
-            args.append(exp.EQ(this=exp.column(key), expression=exp.convert(value)))
-        reader = exp.Anonymous(this=_READERS[relation.format], expressions=args)
-        query = exp.select("*").from_(exp.Table(this=reader)).limit(0)
-        self._shadow_statement(name, query, kind="TABLE")
+        # the shadow reads the files as DuckDB would, so both engines agree on the sniffed types
+        self._shadow_statement(name, file_scan_select(relation).limit(0), kind="TABLE")
 
     def _shadow_query(self, name: str, query: exp.Query) -> None:
         self._shadow_statement(name, query, kind="VIEW")
