@@ -84,6 +84,15 @@ def load(ctx: typer.Context, project_dir: Path | None = None, *, allow_warnings:
     return result.project, result.diagnostics
 
 
+def shown_path(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it, else absolute."""
+    try:
+        rel = os.path.relpath(path, Path.cwd())
+    except ValueError:  # another drive (Windows)
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
 def display_path(project: Project | None, file: str | None) -> str | None:
     """Show spec files relative to the current folder, so editors and terminals can open them."""
     if file is None or project is None:

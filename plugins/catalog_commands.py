@@ -17,6 +17,7 @@ from charter.core.cliutil import (
     print_json,
     remaining_width,
     render_diagnostics,
+    shown_path,
     state_of,
 )
 from charter.core.diagnostics import UsageError, error, warning
@@ -84,14 +85,7 @@ def catalog_build(ctx: typer.Context, project_dir: ProjectOption = None, fmt: Fo
         console().print(f"[green]✓[/] catalog up to date (build {result.build_id}); specs unchanged")
         return
     console().print(f"[green]✓[/] catalog build {result.build_id}: {result.objects} objects, {result.columns} "
-                    f"columns, {result.edges} lineage edges in {result.duration_ms:.0f} ms → {_shown(result.path)}")
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+                    f"columns, {result.edges} lineage edges in {result.duration_ms:.0f} ms → {shown_path(result.path)}")
 
 
 @catalog_app.command("search")

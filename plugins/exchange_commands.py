@@ -8,7 +8,6 @@ and the options, and report what it wrote — and, for an import, everything it 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,6 +21,7 @@ from charter.core.cliutil import (
     load,
     print_json,
     render_diagnostics,
+    shown_path,
     state_of,
 )
 from charter.core.diagnostics import (
@@ -111,14 +111,6 @@ def _crash(kind: str, name: str, found: NamedRegistry, pm: CharterPluginManager,
     return crash
 
 
-def _shown(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path, Path.cwd())
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
-
-
 def export(
     ctx: typer.Context,
     format_name: Annotated[str | None, typer.Argument(
@@ -168,7 +160,7 @@ def export(
         return
     out = console()
     for path in paths:
-        out.print(f"  wrote {_shown(path)}")
+        out.print(f"  wrote {shown_path(path)}")
     out.print(f"[green]✓[/] exported {target or project.name} as {format_name} ({len(paths)} file(s))")
 
 
@@ -263,18 +255,18 @@ def _check_written(root: Path, report: ImportReport, entrypoints: bool,
     loaded = {(root / f).resolve() for f in project.files} if project else set()
     for path in sorted(written):
         if path.suffix in (".yaml", ".yml") and path not in loaded:
-            mine.append(warning(f"`{_shown(path)}` is not read by the project: it is outside `paths` or "
+            mine.append(warning(f"`{shown_path(path)}` is not read by the project: it is outside `paths` or "
                                 "excluded in charter.yaml", code="import-not-loaded",
                                 hint="move it, or add its folder to `paths:` in charter.yaml"))
     if project is not None:
-        mine = [d.with_position(_shown(root / d.file), d.line, d.column) if d.file else d for d in mine]
+        mine = [d.with_position(shown_path(root / d.file), d.line, d.column) if d.file else d for d in mine]
     return mine
 
 
 def _print_import(format_name: str, report: ImportReport, diagnostics: list[Diagnostic]) -> None:
     out = console()
     for path in report.written:
-        out.print(f"  wrote {_shown(Path(path))}")
+        out.print(f"  wrote {shown_path(Path(path))}")
     if report.untranslated:
         out.print(f"[yellow]{len(report.untranslated)} item(s) could not be translated:[/]")
         for item in report.untranslated:

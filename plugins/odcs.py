@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from charter.core.cliutil import shown_path
 from charter.plugin_api import ImportReport, UsageError, error, hookimpl
 
 if TYPE_CHECKING:
@@ -61,22 +62,11 @@ class OdcsImporter:
         if source.is_dir():
             raise UsageError(error(f"`{source}` is a folder; give one ODCS file", code="not-a-file"))
         lenient = _flag(options, "lenient")
-        translation = translate(source, _shown(source), lenient=lenient)
+        translation = translate(source, shown_path(source), lenient=lenient)
         folder = Path(options.get("into") or project_root)
         written = write_specs(translation, folder, overwrite=_flag(options, "overwrite"))
         review = [f"review: {note}" for note in translation.notes]
         return ImportReport(written=[written], untranslated=[*translation.untranslated, *review])
-
-
-def _shown(path: Path) -> str:
-    """The path as the user would type it: relative to the current folder when inside it."""
-    import os
-
-    try:
-        rel = os.path.relpath(path, Path.cwd())
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
 
 
 @hookimpl

@@ -13,7 +13,6 @@ Mistakes in the contract's own spec found while evaluating (a `where` that does 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -135,8 +134,9 @@ def metric(ctx: Context, index: int, c: MetricCriterion) -> CriterionResult:
         return CriterionResult("metric", words, "pass" if ok else "fail", show(value), threshold, "recomputed",
                                "" if ok else f"{show(value)} is not {threshold}", index, details)
     from charter.core.semantic.query import TIME
+    from charter.core.semantic.snapshot import period_label
 
-    periods = [(_iso(r.get(TIME)), number(r.get(c.metric))) for r in rows]
+    periods = [(period_label(r.get(TIME)), number(r.get(c.metric))) for r in rows]
     details["periods"] = [{"period": p, "value": v} for p, v in periods]
     failing = [(p, v) for p, v in periods if v is None or not within(v, c.min, c.max)]
     values = [(p, v) for p, v in periods if v is not None]
@@ -168,14 +168,6 @@ def compile_metric(ctx: Context, index: int, c: MetricCriterion) -> Any:
             raise ctx.spec_error(index, ("where",) if c.where else ("metric",), exc.diagnostics,
                                  f"acceptance criterion on `{c.metric}`") from None
     return ctx.compiled[index]
-
-
-def _iso(value: Any) -> str | None:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return None if value is None else str(value)
 
 
 # -- quality -------------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def _values(project: Project, compiler: Compiler, warehouse: Warehouse, names: l
     rows = execute(warehouse, compiled).to_pylist()
     out = []
     for row in rows:
-        period = _iso(row.get(TIME))
+        period = period_label(row.get(TIME))
         for name in names:
             value = _number(row[name])
             met = target_met(project.metrics[name].target, value)
@@ -76,7 +76,8 @@ def _values(project: Project, compiler: Compiler, warehouse: Warehouse, names: l
     return out
 
 
-def _iso(value: Any) -> str | None:
+def period_label(value: Any) -> str | None:
+    """A period as an ISO date (the first day of the period), or the value as text."""
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
