@@ -1,28 +1,52 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
+# Both install exactly what uv.lock pins (hash-checked); `make lock` refreshes it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 CHARTER := $(BIN)/charter
 EXAMPLE := --project specs
 PLUGIN := examples/charter-example-plugin
+# uv uses this interpreter and never downloads one of its own
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test install lint typecheck bench clean
+.PHONY: demo test install check-lock lock lint typecheck bench clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+# The locked uv, bootstrapped with pip from uv.lock's own pin and hashes
+$(UV): uv.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) tools/uv_requirement.py uv.lock > $(VENV)/uv-requirement.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+		-r $(VENV)/uv-requirement.txt
+	@touch $(UV)
 
-$(STAMP): $(BIN)/python pyproject.toml $(PLUGIN)/pyproject.toml
-	$(BIN)/pip install --quiet -e ".[test,spark]"
-	$(BIN)/pip install --quiet -e $(PLUGIN)
+# Every extra and the example plugin, exactly as locked (uv removes whatever the lock does not list)
+$(STAMP): $(UV) pyproject.toml uv.lock $(PLUGIN)/pyproject.toml
+	$(UV) sync --locked --all-extras --python $(BIN)/python --quiet
 	@touch $(STAMP)
 
-install: $(STAMP)
+# pyproject.toml and uv.lock must agree: checked before anything is installed or run
+check-lock: $(UV)
+	@$(UV) lock --check --quiet || { \
+		echo "error: uv.lock does not match pyproject.toml (or the example plugin's pyproject.toml)" >&2; \
+		echo "  = hint: run \`make lock\` to resolve the dependencies again, then commit uv.lock" >&2; \
+		exit 1; }
+
+# Resolve again after editing pyproject.toml (UPGRADE=1: newest versions everywhere), then lock the
+# example project's `analysis` environment to the same versions, so that the demo's .venv matches it
+lock: $(UV)
+	$(UV) lock $(if $(UPGRADE),--upgrade)
+	$(UV) sync --locked --all-extras --python $(BIN)/python --quiet && touch $(STAMP)
+	$(UV) export --quiet --frozen --all-extras --no-hashes --no-emit-local -o $(VENV)/constraints.txt
+	TZ=UTC $(CHARTER) $(EXAMPLE) env lock analysis --constraint $(VENV)/constraints.txt
+
+install: check-lock $(STAMP)
 
 # The example project's environment declares TZ=UTC; its lock is compared with this interpreter.
 demo: export TZ := UTC
-demo: $(STAMP)
+demo: check-lock $(STAMP)
 	@mkdir -p build
 	@echo; echo "== 1. Validate the example project (specs/: nycflights13, real data)"
 	$(CHARTER) $(EXAMPLE) validate
@@ -34,11 +58,12 @@ demo: $(STAMP)
 	@echo; echo "== 4. The certified north-star metric, by month and by airline"
 	$(CHARTER) $(EXAMPLE) metrics query on_time_rate --grain month
 	$(CHARTER) $(EXAMPLE) metrics query on_time_rate departed_flights --by airlines.name --order=-on_time_rate
-	@echo; echo "== 5. Reproducibility: the environment against its lock, and the last run re-executed"
-	-$(CHARTER) $(EXAMPLE) env check analysis
+	@echo; echo "== 5. Reproducibility: this environment (installed from uv.lock) against the analysis lock, and the last run re-executed"
+	$(CHARTER) $(EXAMPLE) env check analysis
 	-$(CHARTER) $(EXAMPLE) reproduce latest
-	@echo; echo "== 6. The handover contract: verdict, criteria, evidence (reports in build/)"
-	-$(CHARTER) $(EXAMPLE) handover verify delay_model_handover --html build/handover.html --markdown build/handover.md
+	@echo; echo "== 6. The handover contracts: verdict, criteria, evidence (reports in build/)"
+	$(CHARTER) $(EXAMPLE) handover verify delay_model_handover --html build/handover.html --markdown build/handover.md
+	$(CHARTER) $(EXAMPLE) handover verify flights_handover
 	@echo; echo "== 7. The governance catalog: search and column-level lineage"
 	$(CHARTER) $(EXAMPLE) catalog build
 	$(CHARTER) $(EXAMPLE) catalog search "on time"
@@ -47,7 +72,7 @@ demo: $(STAMP)
 	$(CHARTER) $(EXAMPLE) plugins
 	@echo; echo "Browse it all in the terminal:  $(CHARTER) --project specs tui"
 
-test: $(STAMP) typecheck
+test: check-lock $(STAMP) typecheck
 	$(BIN)/ruff check core plugins catalog tui charter tests benchmarks $(PLUGIN)
 	$(BIN)/python -m pytest -q
 	cd $(PLUGIN) && ../../$(BIN)/python -m pytest -q

@@ -56,13 +56,14 @@ WRITER = textwrap.dedent("""
     for i in range(count):
         record_checks(path, run, [CheckResult("s", "flights", f"rule_{i}", "not_null", "completeness", "error",
                                               "pass")])
-        time.sleep(0.005)
+        print(i + 1, flush=True)  # then wait until the reader has read: interleaving by handshake, not timing
+        sys.stdin.readline()
 """)
 
 
 def _python(script: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen([sys.executable, "-c", script, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 @pytest.fixture
@@ -124,15 +125,17 @@ def test_a_reader_keeps_reading_while_another_process_writes(recorded):
     count = 30
     writer = _python(WRITER, str(path), str(count))
     assert writer.stdout is not None and writer.stdout.readline().strip() == "started"
+    assert writer.stdin is not None
     catalog = Catalog(path, timeout=30)
     seen: list[int] = []
-    while writer.poll() is None:
+    for _ in range(count):  # the writer process stays alive, between two of its writes, at every read
+        written = int(writer.stdout.readline())
         seen.append(len(catalog.check_results("busy-run")))
-        time.sleep(0.01)
-    assert writer.returncode == 0, writer.stderr.read() if writer.stderr else ""
-    seen.append(len(catalog.check_results("busy-run")))
-    assert seen == sorted(seen) and seen[-1] == count
-    assert len(seen) > 3  # the reader really interleaved with the writer
+        assert seen[-1] == written, f"after write {written} the reader saw {seen[-1]} results"
+        writer.stdin.write("\n")
+        writer.stdin.flush()
+    assert writer.wait(timeout=60) == 0, writer.stderr.read() if writer.stderr else ""
+    assert seen == list(range(1, count + 1))
 
 
 def test_the_tui_stays_open_and_refreshes_while_charter_run_writes(tmp_path):
