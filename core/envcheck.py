@@ -1,17 +1,22 @@
 """Comparing environments: a lock or a manifest against the running interpreter, and against the spec.
 
-Used by `charter env lock` (a lock must satisfy its spec), `charter env check` (what drifted since the
-lock), run manifests (which declared environment a run matched) and `charter reproduce`.
+Used by `charter env lock` (resolve, then check the result satisfies its spec), `charter env check`
+(what drifted since the lock), run manifests (which declared environment a run matched) and
+`charter reproduce`. A lock pins the closure of an environment's requirements: the packages it names
+must be there at their versions and files; anything else installed beside them is another
+environment's business, reported only when asked (``strict``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -29,10 +34,13 @@ from charter.core.envlock import (
     load_lock,
     lock_path,
     make_lock,
+    pylock_path,
     read_lock,
+    text_sha256,
     verify_files,
     write_lock,
 )
+from charter.core.envresolve import Resolution, ResolveError
 from charter.core.project import Project
 from charter.core.spec.environment import Environment, normalise_arch, normalise_os
 
@@ -103,8 +111,13 @@ def platform_mismatch(recorded: Interpreter, running: Interpreter) -> list[Inter
     return out
 
 
-def compare_snapshots(recorded: EnvironmentSnapshot, running: EnvironmentSnapshot) -> Drift:
-    """What differs between a recorded environment and another (packages sorted by name)."""
+def compare_snapshots(recorded: EnvironmentSnapshot, running: EnvironmentSnapshot, *,
+                      extras: bool = True) -> Drift:
+    """What differs between a recorded environment and another (packages sorted by name).
+
+    ``extras=False`` leaves out packages ``running`` has and ``recorded`` does not: a lock's closure is
+    matched when its own packages are there, whatever else is installed.
+    """
     drift = Drift(interpreter=platform_mismatch(recorded.interpreter, running.interpreter))
     for name in ("version", "libc"):
         a, b = getattr(recorded.interpreter, name), getattr(running.interpreter, name)
@@ -116,7 +129,8 @@ def compare_snapshots(recorded: EnvironmentSnapshot, running: EnvironmentSnapsho
         if b is None:
             drift.packages.append(PackageChange(a.name, "missing", a.version, None))  # type: ignore[union-attr]
         elif a is None:
-            drift.packages.append(PackageChange(b.name, "extra", None, b.version))
+            if extras:
+                drift.packages.append(PackageChange(b.name, "extra", None, b.version))
         elif a.version != b.version:
             drift.packages.append(PackageChange(a.name, "version", a.version, b.version))
         elif a.files_sha256 and b.files_sha256 and a.files_sha256 != b.files_sha256:
@@ -203,17 +217,28 @@ class EnvironmentCheck:
     stale_lock: bool
     """The spec was edited after the lock was made."""
     file_problems: list[FileProblem] = field(default_factory=list)
+    strict: bool = False
+    """Packages outside the lock's closure count as drift."""
+    pylock_problem: str | None = None
+    """The pylock.toml beside the lock is missing or was edited after the lock was made."""
 
     @property
     def ok(self) -> bool:
-        return self.drift.empty and not self.spec_problems and not self.variables and not self.file_problems
+        return (self.drift.empty and not self.spec_problems and not self.variables and not self.file_problems
+                and self.pylock_problem is None)
+
+    @property
+    def closure(self) -> EnvironmentSnapshot:
+        """The running interpreter's distributions of the lock's closure (what the lock pins)."""
+        return self.running.restricted_to(p.key for p in self.lock.packages)
 
     def to_dict(self) -> dict[str, Any]:
         return {"environment": self.name, "lock_file": self.lock_file, "ok": self.ok,
                 "locked": {"interpreter": self.lock.interpreter.describe(),
                            "created_at": self.lock.created_at, "fingerprint": self.lock.fingerprint_sha256},
                 "running": {"interpreter": self.running.interpreter.describe(),
-                            "fingerprint": self.running.fingerprint()},
+                            "fingerprint": (self.running if self.strict else self.closure).fingerprint()},
+                "strict": self.strict, "pylock": self.lock.pylock, "pylock_problem": self.pylock_problem,
                 "interpreter": [_slots(c) for c in self.drift.interpreter],
                 "packages": [_slots(p) for p in self.drift.packages],
                 "counts": self.drift.counts(),
@@ -225,8 +250,11 @@ class EnvironmentCheck:
 
 def check_environment(project: Project, name: str, *,
                       distributions: Iterable[InstalledDistribution] | None = None,
-                      environ: Mapping[str, str] | None = None, verify: bool = False) -> EnvironmentCheck:
+                      environ: Mapping[str, str] | None = None, verify: bool = False,
+                      strict: bool = False) -> EnvironmentCheck:
     """Compare the running interpreter (or ``distributions``) with environment ``name``'s lock and spec.
+
+    Only the lock's closure is compared, unless ``strict``: then every other installed package is drift.
 
     Raises :class:`UsageError` for an unknown environment and :class:`SpecError` for a missing or
     malformed lock, or a lock recorded on another platform (there is nothing meaningful to compare).
@@ -243,11 +271,29 @@ def check_environment(project: Project, name: str, *,
             f"{running.interpreter.describe()}", file=display, code="lock-other-platform",
             hint=f"check on a machine with {what}, or lock `{name}` again here with "
                  f"`charter env lock {name}` (keep one lock per platform with `lock_file:`)"))
+    closure_keys = {p.key for p in lock.packages}
     return EnvironmentCheck(
         name=name, lock_file=display, lock=lock, running=running,
-        drift=compare_snapshots(lock.snapshot(), running),
+        drift=compare_snapshots(lock.snapshot(), running, extras=strict),
         spec_problems=check_spec(project, name, running), variables=check_variables(env, environ),
-        stale_lock=lock.spec_sha256 != spec_hash(env), file_problems=verify_files(dists) if verify else [])
+        stale_lock=lock.spec_sha256 != spec_hash(env),
+        file_problems=verify_files(d for d in dists if strict or d.key in closure_keys) if verify else [],
+        strict=strict, pylock_problem=pylock_problem(project, lock))
+
+
+def pylock_problem(project: Project, lock: EnvironmentLock) -> str | None:
+    """Why the lock's pylock.toml cannot be trusted to install what the lock records, or None."""
+    path = project.root / lock.pylock
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return f"{lock.pylock} is missing: restore it from git, or lock `{lock.environment}` again"
+    except OSError as exc:
+        return f"{lock.pylock} cannot be read: {exc.strerror}"
+    if text_sha256(text) != lock.pylock_sha256:
+        return (f"{lock.pylock} changed after the lock was made: lock `{lock.environment}` again rather "
+                "than editing it")
+    return None
 
 
 def portable_direct_url(direct_url: dict[str, Any] | None, root: Path) -> dict[str, Any] | None:
@@ -269,32 +315,68 @@ def portable_direct_url(direct_url: dict[str, Any] | None, root: Path) -> dict[s
     return {**direct_url, "url": f"file:{os.path.relpath(local, project)}"}
 
 
-def lock_environment(project: Project, name: str, *,
-                     distributions: Iterable[InstalledDistribution] | None = None,
-                     environ: Mapping[str, str] | None = None, write: bool = True
-                     ) -> tuple[EnvironmentLock, str, list[Diagnostic]]:
-    """Record the running interpreter as environment ``name``'s lock.
+class Resolver(Protocol):
+    """Resolves requirements and installs them somewhere scratch (see :func:`envresolve.resolve`)."""
 
-    A spec the interpreter does not satisfy is a :class:`SpecError` (nothing is written): a lock must
-    describe an environment that satisfies its own spec. Declared variables that differ in this shell
-    come back as warnings.
+    def __call__(self, requirements: Sequence[str], *, command: str, constraints: Sequence[Path] = (),
+                 python: str | None = None, cwd: Path | None = None) -> Resolution: ...
+
+
+def lock_environment(project: Project, name: str, *, resolver: Resolver | None = None,
+                     constraints: Sequence[Path] = (), environ: Mapping[str, str] | None = None,
+                     write: bool = True) -> tuple[EnvironmentLock, str, list[Diagnostic]]:
+    """Resolve environment ``name``'s requirements and write its two lock files.
+
+    The Python version and platform the spec asks for are checked against the running interpreter
+    first (the lock is made for it); a requirement the resolver cannot satisfy is a
+    :class:`SpecError` at its line, and nothing is written. Declared variables that differ in this
+    shell come back as warnings.
     """
+    from charter.core.atomicfile import atomic_write
+    from charter.core.envresolve import resolve
+
     env = environment_or_error(project, name)
-    snapshot = capture_environment(distributions)
+    interpreter_problems = [d for d in check_spec(project, name, capture_environment([]))
+                            if d.code in ("env-python", "env-platform")]
+    if interpreter_problems:
+        raise SpecError(interpreter_problems)
+    try:
+        resolution = (resolver or resolve)(list(env.packages), command=f"charter env lock {name}",
+                                           constraints=constraints, cwd=project.root)
+    except ResolveError as exc:
+        raise SpecError(resolve_diagnostic(project, name, exc)) from None
+    snapshot = capture_environment(resolution.installed)
     problems = check_spec(project, name, snapshot)
     if problems:
         raise SpecError(problems)
     for package in snapshot.packages:
         package.direct_url = portable_direct_url(package.direct_url, project.root)
-    lock = make_lock(name, env, snapshot)
+    pylock_file, pylock_display = pylock_path(project, name)
+    lock = make_lock(name, env, snapshot, resolver=resolution.resolver, pylock=pylock_display,
+                     pylock_text=resolution.pylock)
     path, display = lock_path(project, name)
     if write:
+        atomic_write(pylock_file, resolution.pylock)
         write_lock(path, lock)
     notes = [project.diagnostic_at(Severity.WARNING, change.describe(), "environment", name,
                                    ("variables", change.name), code="env-variable",
                                    hint=f"export {change.name}={change.declared} before running")
              for change in check_variables(env, environ)]
     return lock, display, notes
+
+
+def resolve_diagnostic(project: Project, name: str, exc: ResolveError) -> Diagnostic:
+    """The resolver's failure at the requirement it names (else at `packages:`), with its explanation."""
+    env = project.environments[name]
+    detail = re.sub(r"\s+", " ", exc.detail).strip()
+    words = {canonicalize_name(w) for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9._-]*", detail)}
+    index = next((i for i, text in enumerate(env.packages) if canonicalize_name(Requirement(text).name) in words),
+                 None)
+    path: tuple[str | int, ...] = ("packages",) if index is None else ("packages", index)
+    subject = f"the requirements of `{name}`" if index is None else f"`{env.packages[index]}`"
+    message = f"{subject} cannot be resolved ({exc.summary})"
+    return project.diagnostic_at(Severity.ERROR, message, "environment", name, path, code="env-unresolvable",
+                                 hint=f"{detail[:600]}" if detail else "check the requirement and the index")
 
 
 def match_declared(project: Project, snapshot: EnvironmentSnapshot,
@@ -316,7 +398,7 @@ def match_declared(project: Project, snapshot: EnvironmentSnapshot,
             status = "unsatisfied" if unsatisfied else "unlocked"
             entry["status"] = "lock-unreadable" if problems else status
         else:
-            drift = compare_snapshots(lock.snapshot(), snapshot)
+            drift = compare_snapshots(lock.snapshot(), snapshot, extras=False)
             entry["status"] = "matches" if drift.empty and not unsatisfied and not variables else "drift"
             entry["lock_fingerprint"] = lock.fingerprint_sha256
             if not drift.empty:

@@ -1,11 +1,20 @@
-"""Environment locks: record the running interpreter exactly, and tell what differs later.
+"""Environment locks: an environment's requirements resolved exactly, and what to compare later.
 
-A lock (``<spec file stem>.<name>.lock.json`` beside the spec, committed to git) holds the Python
-version and implementation, the OS, CPU architecture and C library, and every installed distribution
-with its version and a digest of its files. The digest is sha256 over the ``path=hash`` lines of the
+A lock is two files beside the spec, both committed to git:
+
+- ``pylock.<name>.toml``, a standard PEP 751 lock written by the resolver (:mod:`charter.core.envresolve`):
+  the exact version, URL and sha256 of every archive of the declared requirements and their
+  dependencies, for this platform. Anything that reads PEP 751 installs it; `charter env sync` does.
+- ``<spec file stem>.<name>.lock.json``, what `charter env check` compares with: the Python version and
+  implementation, the OS, CPU architecture and C library, and every distribution of the resolved
+  closure with its version and a digest of its installed files, plus the pylock's sha256.
+
+The files digest is sha256 over the ``path=hash`` lines of the
 distribution's ``RECORD`` (sorted), leaving out what differs between two installs of the same wheel:
 files outside the distribution's folder (console scripts, whose shebang names the venv) and the
-installer's own notes (``INSTALLER``, ``REQUESTED``, ``direct_url.json``, ``RECORD``).
+installer's own notes (``INSTALLER``, ``REQUESTED``, ``direct_url.json``, ``RECORD``, uv's
+``uv_cache.json``). The lock takes it from a scratch install of the pylock, so it equals the digest of
+any install of the same wheels, by pip or by uv.
 
 Where the installed distributions come from is one function, :func:`installed_distributions` (the
 seam): everything else takes the list as an argument, so tests can fake drift without touching the
@@ -38,11 +47,11 @@ from charter.core.project import Project
 from charter.core.spec.base import StrictModel
 from charter.core.spec.environment import Environment, normalise_arch
 
-LOCK_FORMAT: Final = 1
+LOCK_FORMAT: Final = 2
 FINGERPRINT_ALGORITHM = "charter-env-v1"
 _PACKAGE_NAME = r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$"
 _VERSION_TEXT = r"^[A-Za-z0-9][A-Za-z0-9.+!_\-]*$"
-_VOLATILE_RECORD_FILES = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"})
+_VOLATILE_RECORD_FILES = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "uv_cache.json"})
 
 
 # -- what is installed (the seam) -------------------------------------------------------------------
@@ -279,12 +288,17 @@ class EnvironmentSnapshot(StrictModel):
     def package_map(self) -> dict[str, LockedPackage]:
         return {p.key: p for p in self.packages}
 
+    def restricted_to(self, names: Iterable[str]) -> EnvironmentSnapshot:
+        """The same interpreter with only the distributions named."""
+        keys = {canonicalize_name(n) for n in names}
+        return EnvironmentSnapshot(interpreter=self.interpreter, packages=[p for p in self.packages if p.key in keys])
+
 
 class EnvironmentLock(EnvironmentSnapshot):
-    """The lock file of one environment."""
+    """The lock file of one environment: `packages` is the resolved closure of its requirements."""
 
-    charter_lock: Literal[1] = LOCK_FORMAT
-    """Version of the lock file format."""
+    charter_lock: Literal[2] = LOCK_FORMAT
+    """Version of the lock file format (1: a copy of a whole interpreter, which nothing could install)."""
     environment: str
     """The environment this lock belongs to."""
     created_at: datetime
@@ -293,6 +307,13 @@ class EnvironmentLock(EnvironmentSnapshot):
     """Hash of the environment's spec when it was locked (a later edit makes the lock stale)."""
     fingerprint_sha256: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     """The environment fingerprint (see `EnvironmentSnapshot.fingerprint`), as run manifests record it."""
+    requirements: list[str] = []
+    """The declared requirements that were resolved (markers included)."""
+    resolver: str
+    """What resolved them, e.g. `uv 0.13.9`."""
+    pylock: str
+    """The PEP 751 lock to install from, relative to the project root."""
+    pylock_sha256: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
 
     def snapshot(self) -> EnvironmentSnapshot:
         return EnvironmentSnapshot(interpreter=self.interpreter, packages=self.packages)
@@ -317,13 +338,19 @@ def capture_environment(distributions: Iterable[InstalledDistribution] | None = 
     return EnvironmentSnapshot(interpreter=interpreter, packages=packages)
 
 
-def make_lock(name: str, spec: Environment, snapshot: EnvironmentSnapshot) -> EnvironmentLock:
+def make_lock(name: str, spec: Environment, snapshot: EnvironmentSnapshot, *, resolver: str, pylock: str,
+              pylock_text: str) -> EnvironmentLock:
     from charter import __version__
 
     return EnvironmentLock(environment=name, created_at=datetime.now(UTC).replace(microsecond=0),
                            created_by=f"charter {__version__}", spec_sha256=spec_hash(spec),
                            fingerprint_sha256=snapshot.fingerprint(), interpreter=snapshot.interpreter,
-                           packages=snapshot.packages)
+                           packages=snapshot.packages, requirements=list(spec.packages), resolver=resolver,
+                           pylock=pylock, pylock_sha256=text_sha256(pylock_text))
+
+
+def text_sha256(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # -- where locks live, reading and writing them ------------------------------------------------------
@@ -352,6 +379,13 @@ def lock_path(project: Project, name: str) -> tuple[Path, str]:
     return project.root / rel, rel.as_posix()
 
 
+def pylock_path(project: Project, name: str) -> tuple[Path, str]:
+    """The PEP 751 lock of environment ``name`` (``pylock.<name>.toml`` beside its lock file)."""
+    _, display = lock_path(project, name)
+    rel = Path(display).parent / f"pylock.{name}.toml"
+    return project.root / rel, rel.as_posix()
+
+
 def read_lock(path: Path, display: str, *, expected: str | None = None
               ) -> tuple[EnvironmentLock | None, list[Diagnostic]]:
     """Read and validate a lock file; every problem is a diagnostic with the lock's file:line:column."""
@@ -376,6 +410,13 @@ def read_lock(path: Path, display: str, *, expected: str | None = None
         return None, [error("malformed lock file: expected a JSON object", file=display, line=1, column=1,
                             code="lock-malformed", hint=hint)]
     doc = parse_yaml(text, display, []) or YamlDocument(display, data, lines=text.splitlines())
+    if data.get("charter_lock") == 1:
+        pos = doc.value_position(("charter_lock",))
+        name = expected or str(data.get("environment") or "NAME")
+        return None, [error(f"{display} is a lock of format 1 (a copy of one interpreter's packages, which "
+                            "nothing can install)", file=display, line=pos.line, column=pos.column,
+                            code="lock-outdated",
+                            hint=f"resolve it again with `charter env lock {name}` and commit both files")]
     try:
         lock = EnvironmentLock.model_validate(data)
     except ValidationError as exc:
@@ -393,7 +434,7 @@ def write_lock(path: Path, lock: EnvironmentLock) -> None:
     """Write atomically (a reader never sees half a lock), keys in a stable order, one package per entry."""
     data = lock.model_dump(mode="json", exclude_none=True)
     order = ["charter_lock", "environment", "created_at", "created_by", "spec_sha256", "fingerprint_sha256",
-             "interpreter", "packages"]
+             "requirements", "resolver", "pylock", "pylock_sha256", "interpreter", "packages"]
     text = json.dumps({k: data[k] for k in order if k in data}, indent=2, ensure_ascii=False) + "\n"
     atomic_write(path, text)
 

@@ -18,7 +18,8 @@ from charter.core.cliutil import (
 )
 from charter.plugin_api import hookimpl
 
-env_app = typer.Typer(help="Reproducibility environments: lock the running interpreter, check it, export it.",
+env_app = typer.Typer(help="Reproducibility environments: resolve and lock them, build them, check them, export "
+                           "them.",
                       no_args_is_help=True, rich_markup_mode="rich")
 
 
@@ -58,34 +59,94 @@ def env_list(ctx: typer.Context, project_dir: ProjectOption = None,
 
 @env_app.command("lock")
 def env_lock(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Environment name.")],
+             constraint: Annotated[list[Path] | None, typer.Option(
+                 "--constraint", "-c", exists=True, dir_okay=False,
+                 help="A constraints file (pip syntax) the resolution must also satisfy; repeatable.")] = None,
              project_dir: ProjectOption = None, fmt: FormatOption = OutputFormat.text) -> None:
-    """Record the running interpreter exactly as the environment's lock (commit the file).
+    """Resolve the environment's declared packages to exact versions and write its lock (commit both files).
 
-    The lock holds the Python version and implementation, OS, CPU and C library, and every installed
-    distribution with its version and a digest of its files. It is written beside the spec
-    ([bold]<spec file>.<name>.lock.json[/bold], or `lock_file:`). If the interpreter does not satisfy the
-    spec (Python version, a package pin or range, the platform), nothing is written and the spec line
-    at fault is reported (exit 2).
+    The resolver (uv) picks, for this interpreter's Python and platform, one version of every declared
+    package and of everything they depend on, with the sha256 of each archive. Two files are written
+    beside the spec: [bold]pylock.<name>.toml[/bold], a standard PEP 751 lock that `charter env sync`
+    (or any PEP 751 installer) installs from, and [bold]<spec file>.<name>.lock.json[/bold], what
+    `charter env check` compares with: the interpreter, and each resolved distribution with its version
+    and a digest of its installed files (taken from a scratch install). Only what the environment
+    declares is locked, not whatever else this interpreter has. The index is uv's: set UV_INDEX_URL or
+    UV_FIND_LINKS for a private index or a wheelhouse. A requirement that cannot be resolved, or a Python
+    version or platform the spec does not allow, is reported at its spec line and nothing is written
+    (exit 2).
 
     [bold]Examples[/bold]
 
       charter env lock analysis
+      charter env lock analysis --constraint constraints.txt    # agree with another lock's versions
       charter env lock analysis --format json
     """
     from charter.core.envcheck import lock_environment
 
     project, _ = load(ctx, project_dir)
-    lock, display, notes = lock_environment(project, name)
+    with console().status(f"resolving `{name}`", spinner="dots"):
+        lock, display, notes = lock_environment(project, name, constraints=constraint or [])
     if fmt is OutputFormat.json:
-        print_json({"environment": name, "lock_file": display, "fingerprint": lock.fingerprint_sha256,
-                    "interpreter": lock.interpreter.model_dump(mode="json"), "packages": len(lock.packages),
+        print_json({"environment": name, "lock_file": display, "pylock": lock.pylock,
+                    "fingerprint": lock.fingerprint_sha256, "resolver": lock.resolver,
+                    "interpreter": lock.interpreter.model_dump(mode="json"),
+                    "packages": [{"name": p.name, "version": p.version} for p in lock.packages],
                     "diagnostics": [d.to_dict() for d in notes]})
         return
     if notes:
         render_diagnostics(notes, project=project)
-    console().print(f"[green]✓[/] locked [bold]{name}[/]: {lock.interpreter.describe()}, "
-                    f"{len(lock.packages)} distributions → {display}")
-    console().print(f"  fingerprint {lock.fingerprint_sha256}")
+    declared = len(project.environments[name].packages)
+    out = console()
+    out.print(f"[green]✓[/] locked [bold]{name}[/]: {declared} declared → {len(lock.packages)} distributions "
+              f"({lock.resolver})")
+    out.print(f"  for      {lock.interpreter.describe()}")
+    out.print(f"  install  {lock.pylock}  (charter env sync {name})")
+    out.print(f"  check    {display}  (charter env check {name})")
+
+
+@env_app.command("sync")
+def env_sync(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Environment name.")],
+             venv: Annotated[Path | None, typer.Option("--venv", file_okay=False,
+                                                       help="The virtual environment to create or update "
+                                                            "(default: .charter/envs/NAME).")] = None,
+             project_dir: ProjectOption = None, fmt: FormatOption = OutputFormat.text) -> None:
+    """Create or update a virtual environment that holds exactly what the lock pins.
+
+    The venv gets the Python version the lock was resolved for (an interpreter of this machine: none is
+    downloaded) and exactly the packages of [bold]pylock.<name>.toml[/bold], every archive checked
+    against its sha256; packages the lock does not list are removed, and a package whose installed files
+    were edited is installed again. The result is then compared with the lock. Exit 0 when it matches,
+    1 when it does not, 2 when the lock is missing or unusable.
+
+    [bold]Examples[/bold]
+
+      charter env sync analysis
+      charter env sync analysis --venv /tmp/analysis && /tmp/analysis/bin/python -c "import duckdb"
+    """
+    from charter.core.envsync import sync_environment
+
+    project, _ = load(ctx, project_dir)
+    with console().status(f"syncing `{name}`", spinner="dots"):
+        result = sync_environment(project, name, venv)
+    if fmt is OutputFormat.json:
+        print_json(result.to_dict())
+    else:
+        from charter.core.cliutil import shown_path
+
+        verdict = "[green]✓[/]" if result.ok else "[bold yellow]✗[/]"
+        console().print(f"{verdict} [bold]{name}[/]: {len(result.lock.packages)} distributions from "
+                        f"{result.lock.pylock} in {shown_path(result.venv)}")
+        if result.repaired:
+            console().print(f"  installed again (files changed since install): {', '.join(result.repaired)}")
+        for package in result.drift.packages:
+            console().print(f"    {package.describe()}")
+        for problem in result.file_problems:
+            console().print(f"  [red]file {problem.problem}[/] {problem.distribution}: {problem.path}")
+        if result.ok:
+            console().print(f"  run with {shown_path(result.python)}")
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @env_app.command("check")
@@ -97,22 +158,26 @@ def env_check(
     verify_files: Annotated[bool, typer.Option("--verify-files", help="Also re-hash every installed file and "
                                                                       "report files changed since install.")]
     = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Also report installed packages the lock does not "
+                                                          "list.")] = False,
 ) -> None:
-    """Compare the running interpreter with the lock: what is missing, extra, or at another version.
+    """Compare the running interpreter with the lock: what is missing, or at another version or build.
 
-    Also reports the spec requirements this interpreter does not satisfy and declared environment
-    variables that differ in this shell. Exit 0 when everything matches, 1 on drift, 2 when the lock is
-    missing, malformed or was recorded on another platform.
+    The lock pins the closure of the environment's packages (what they need, recursively); other
+    packages installed beside them are not drift unless [bold]--strict[/bold]. Also reports the spec
+    requirements this interpreter does not satisfy, declared environment variables that differ in this
+    shell, and a pylock.toml edited after locking. Exit 0 when everything matches, 1 on drift, 2 when the
+    lock is missing, malformed or was recorded on another platform.
 
     [bold]Examples[/bold]
 
       charter env check analysis
-      charter env check analysis --verify-files --format json
+      charter env check analysis --strict --verify-files --format json
     """
     from charter.core.envcheck import check_environment, warning_for_stale
 
     project, _ = load(ctx, project_dir)
-    result = check_environment(project, name, verify=verify_files)
+    result = check_environment(project, name, verify=verify_files, strict=strict)
     if fmt is OutputFormat.json:
         print_json(result.to_dict())
         raise typer.Exit(0 if result.ok else 1)
@@ -121,10 +186,13 @@ def env_check(
         render_diagnostics([warning_for_stale(project, name)], project=project)
     verdict = "[green]✓ matches[/]" if result.ok else "[bold yellow]✗ drift[/]"
     out.print(f"{verdict} [bold]{name}[/] against {result.lock_file}")
-    out.print(f"  locked   {result.lock.interpreter.describe()}, {len(result.lock.packages)} distributions "
-              f"({result.lock.created_at:%Y-%m-%d})")
-    out.print(f"  running  {result.running.interpreter.describe()}, "
-              f"{len(result.running.packages)} distributions")
+    out.print(f"  locked   {result.lock.interpreter.describe()}, {len(result.lock.packages)} distributions")
+    out.print(f"           resolved {result.lock.created_at:%Y-%m-%d} by {result.lock.resolver}")
+    closure = len(result.closure.packages)
+    out.print(f"  running  {result.running.interpreter.describe()}, {closure} of them installed"
+              + (f", {len(result.running.packages)} distributions in all" if result.strict else ""))
+    if result.pylock_problem:
+        out.print(f"  [red]{result.pylock_problem}[/]")
     for change in result.drift.interpreter:
         out.print(f"  [yellow]{change.describe()}[/]")
     if result.drift.packages:
@@ -150,33 +218,30 @@ def env_export(
     to: Annotated[str, typer.Option("--to", help="requirements | conda | dockerfile | pylock")],
     output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
                                                 help="Write to this file instead of stdout.")] = None,
-    wheelhouse: Annotated[Path | None, typer.Option("--wheelhouse", help="pylock: folder with the wheels (or "
-                                                                         "sdists) of the locked versions.")]
-    = None,
     project_dir: ProjectOption = None,
 ) -> None:
     """Render the environment's lock as a file to build from, with every version pinned.
 
-    [bold]requirements[/bold]  a requirements.txt with == pins
+    [bold]requirements[/bold]  a requirements.txt with == pins and the sha256 of every archive
+                  (pip install --require-hashes -r ...)
     [bold]conda[/bold]         an environment.yml (Python from conda-forge, packages through pip)
     [bold]dockerfile[/bold]    a Dockerfile on the python image of the locked version
-    [bold]pylock[/bold]        a PEP 751 pylock.toml, with the hash of every wheel (needs --wheelhouse)
+    [bold]pylock[/bold]        the PEP 751 pylock.toml itself
 
-    Packages installed from local files when the lock was made (an editable checkout) are listed in a
-    comment, not pinned. Needs a lock: run `charter env lock NAME` first.
+    Packages resolved from local folders (a path requirement) are listed in a comment, not pinned.
+    Needs a lock: run `charter env lock NAME` first.
 
     [bold]Examples[/bold]
 
       charter env export analysis --to requirements -o requirements.txt
       charter env export analysis --to dockerfile > Dockerfile
-      charter env export analysis --to pylock --wheelhouse wheels/ -o pylock.analysis.toml
     """
     from charter.core.envexport import check_output_path, export_environment
 
     project, _ = load(ctx, project_dir)
     if output is not None:
         check_output_path(project, output)
-    text = export_environment(project, name, to, output=output, wheelhouse=wheelhouse)
+    text = export_environment(project, name, to, output=output)
     if output is None:
         typer.echo(text, nl=False)
         return

@@ -144,13 +144,18 @@ def test_quality_suite_passes_and_fails_through_one_recorded_run(tmp_path):
 # -- environment -------------------------------------------------------------------------------------------
 
 def test_environment_must_match_its_lock(tmp_path):
+    from test_env_support import fixed_resolver
+
     from charter.core.envcheck import lock_environment
+    from charter.core.envlock import installed_distributions
 
     root = shop(tmp_path, "acceptance:\n  - {environment: env}")
     c = only(verify(root), "environment")
     assert c.outcome == "fail" and "no lock file" in c.message
     project = load_project(root).unwrap()
-    lock_environment(project, "env")
+    # a closure of what this interpreter has (the criterion, not the resolver, is under test)
+    here = [d for d in installed_distributions() if d.key == "duckdb"]
+    lock_environment(project, "env", resolver=fixed_resolver(here))
     c = only(verify(root), "environment")
     assert c.outcome == "pass", c.message
     lock_file = root / "specs.env.lock.json"

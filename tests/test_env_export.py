@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 import tomllib
@@ -11,6 +10,7 @@ import pytest
 import yaml
 from packaging.pylock import Pylock
 from packaging.requirements import Requirement
+from test_env_support import archive_sha256, fixed_resolver
 
 from charter.core.diagnostics import SpecError, UsageError
 from charter.core.envcheck import lock_environment
@@ -39,20 +39,29 @@ DISTS = [
 @pytest.fixture
 def lab(make_project):
     project = load_project(make_project({"envs.yaml": ENVS})).unwrap()
-    lock_environment(project, "lab", distributions=DISTS)
+    lock_environment(project, "lab", resolver=fixed_resolver(DISTS))
     return project
 
 
 def _lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line and not line.startswith("#")]
+    """Logical lines of a requirements file (continuations joined), comments left out."""
+    joined = text.replace("\\\n", "")
+    return [" ".join(line.split()) for line in joined.splitlines() if line and not line.startswith("#")]
 
 
-def test_requirements_pins_every_index_package_and_lists_local_ones_in_comments(lab):
+def _requirements(text: str) -> list[str]:
+    return [line.split(" --hash=")[0] for line in _lines(text)]
+
+
+def test_requirements_pins_every_index_package_with_its_hashes_and_lists_local_ones_in_comments(lab):
     text = export_environment(lab, "lab", "requirements")
-    assert _lines(text) == ["gitdep @ git+https://example.org/gitdep.git@0123456789abcdef0123456789abcdef01234567",
-                            "Other.Pkg==2.0.post1", "tinypkg==1.0"]
-    assert "#   mylib 0.1.0 (editable install from file:///home/me/mylib)" in text
-    for line in _lines(text):
+    assert _lines(text) == [
+        "gitdep @ git+https://example.org/gitdep.git@0123456789abcdef0123456789abcdef01234567",
+        f"other-pkg==2.0.post1 --hash=sha256:{archive_sha256('other-pkg', '2.0.post1')}",
+        f"tinypkg==1.0 --hash=sha256:{archive_sha256('tinypkg', '1.0')}"]
+    assert "#   mylib 0.1.0 (editable install from /home/me/mylib)" in text
+    assert "pip install --require-hashes -r requirements-lab.txt" in text
+    for line in _requirements(text):
         Requirement(line)  # every line is a valid requirement pip accepts
 
 
@@ -62,7 +71,7 @@ def test_conda_environment_is_valid_yaml_with_python_and_pip_pins(lab):
     assert data["name"] == "lab" and data["channels"] == ["conda-forge"]
     assert data["dependencies"][0] == f"python={_python(lab)}"
     assert data["dependencies"][1] == "pip"
-    assert data["dependencies"][2]["pip"] == _lines(export_environment(lab, "lab", "requirements"))
+    assert data["dependencies"][2]["pip"] == _requirements(export_environment(lab, "lab", "requirements"))
     assert data["variables"] == {"GREETING": 'say "hi" $HOME', "TZ": "UTC"}
 
 
@@ -80,7 +89,7 @@ def test_dockerfile_uses_the_locked_python_image_and_quotes_values(lab):
     assert '    GREETING="say \\"hi\\" \\$HOME" \\' in lines  # no expansion, quotes escaped
     assert '    TZ="UTC"' in lines
     run = text[text.index("RUN python -m pip install"):].split("\n\n")[0]
-    for requirement in _lines(export_environment(lab, "lab", "requirements")):
+    for requirement in _requirements(export_environment(lab, "lab", "requirements")):
         assert f'"{requirement}"' in run
     assert "mylib" not in run and "#   mylib 0.1.0" in text
     # every continuation line but the last ends with a backslash: the RUN is one instruction
@@ -88,38 +97,24 @@ def test_dockerfile_uses_the_locked_python_image_and_quotes_values(lab):
     assert all(line.endswith("\\") for line in body[:-1]) and not body[-1].endswith("\\")
 
 
-def test_pylock_hashes_the_wheels_of_a_wheelhouse_and_validates(lab, tmp_path):
-    house = tmp_path / "wheels"
-    house.mkdir()
-    payload = {"tinypkg-1.0-py3-none-any.whl": b"wheel one", "other_pkg-2.0.post1-py3-none-any.whl": b"two",
-               "tinypkg-0.9-py3-none-any.whl": b"older, ignored"}
-    for name, data in payload.items():
-        (house / name).write_bytes(data)
-    project = load_project(lab.root).unwrap()
-    # the editable and VCS packages are pinned by their direct reference, not from the wheelhouse
-    out = tmp_path / "out" / "pylock.lab.toml"
-    text = export_environment(project, "lab", "pylock", output=out, wheelhouse=house)
+def test_pylock_is_the_lock_itself_and_validates(lab, tmp_path):
+    text = export_environment(lab, "lab", "pylock")
+    assert text == (lab.root / "pylock.lab.toml").read_text()
     lock = Pylock.from_dict(tomllib.loads(text))  # the packaging reference implementation accepts it
     by_name = {p.name: p for p in lock.packages}
     assert set(by_name) == {"tinypkg", "other-pkg", "mylib", "gitdep"}
-    [wheel] = by_name["tinypkg"].wheels
-    assert wheel.hashes == {"sha256": hashlib.sha256(b"wheel one").hexdigest()}
-    assert wheel.path == "../wheels/tinypkg-1.0-py3-none-any.whl"  # relative to the output file
-    assert by_name["mylib"].directory.path == "/home/me/mylib" and by_name["mylib"].directory.editable
+    assert by_name["tinypkg"].wheels[0].hashes == {"sha256": archive_sha256("tinypkg", "1.0")}
     assert by_name["gitdep"].vcs.commit_id == "0123456789abcdef0123456789abcdef01234567"
-    assert str(lock.requires_python) == f"=={'.'.join(_python(lab).split('.')[:2])}.*"
 
 
-def test_pylock_without_a_wheelhouse_or_with_missing_wheels_is_a_clear_error(lab, tmp_path):
-    with pytest.raises(UsageError) as err:
-        export_environment(lab, "lab", "pylock")
-    assert err.value.diagnostics[0].code == "pylock-needs-wheelhouse"
-    assert "--wheelhouse" in err.value.diagnostics[0].hint
-    (tmp_path / "tinypkg-1.0-py3-none-any.whl").write_bytes(b"x")
-    with pytest.raises(UsageError) as err:
-        export_environment(lab, "lab", "pylock", wheelhouse=tmp_path)
-    assert "Other.Pkg==2.0.post1" in err.value.diagnostics[0].message
-    assert "tinypkg" not in err.value.diagnostics[0].message
+def test_an_edited_pylock_is_not_exported(lab):
+    pylock = lab.root / "pylock.lab.toml"
+    pylock.write_text(pylock.read_text() + "\n# edited by hand\n")
+    with pytest.raises(SpecError) as err:
+        export_environment(lab, "lab", "requirements")
+    d = err.value.diagnostics[0]
+    assert (d.code, d.file) == ("pylock-unusable", "pylock.lab.toml")
+    assert "changed after the lock was made" in d.message
 
 
 def test_unknown_format_and_missing_lock(lab, make_project):
@@ -146,4 +141,5 @@ def test_cli_writes_the_file(lab):
                            "-o", "reqs/requirements.txt"], capture_output=True, text=True, cwd=lab.root,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "tinypkg==1.0" in (lab.root / "reqs" / "requirements.txt").read_text()
+    assert f"tinypkg==1.0 \\\n    --hash=sha256:{archive_sha256('tinypkg', '1.0')}" in \
+        (lab.root / "reqs" / "requirements.txt").read_text()

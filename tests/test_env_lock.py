@@ -8,13 +8,17 @@ import json
 import platform
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.pylock import Pylock
+from test_env_support import archive_sha256, build_wheel, fixed_resolver, offline_uv
 
 from charter.core.diagnostics import SpecError, UsageError
 from charter.core.envcheck import check_environment, compare_snapshots, lock_environment
 from charter.core.envlock import InstalledDistribution, installed_distributions, read_lock, record_digest
+from charter.core.envresolve import ResolveError
 from charter.core.loader import load_project
 
 ENVS = """\
@@ -38,7 +42,7 @@ UTC_ENV = {"TZ": "UTC"}
 def lab(make_project):
     root = make_project({"envs.yaml": ENVS})
     project = load_project(root).unwrap()
-    lock_environment(project, "lab", distributions=LOCKED, environ=UTC_ENV)
+    lock_environment(project, "lab", resolver=fixed_resolver(LOCKED), environ=UTC_ENV)
     return project
 
 
@@ -52,7 +56,8 @@ def charter(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_lock_records_interpreter_platform_and_every_distribution(lab):
     path = lab.root / "envs.lab.lock.json"  # <spec file stem>.<name>.lock.json, beside the spec
     data = json.loads(path.read_text())
-    assert data["charter_lock"] == 1 and data["environment"] == "lab"
+    assert data["charter_lock"] == 2 and data["environment"] == "lab"
+    assert data["requirements"] == ["tinypkg==1.0", "otherpkg>=2"] and data["resolver"] == "uv test"
     interp = data["interpreter"]
     assert interp["version"] == platform.python_version()
     assert interp["implementation"] == sys.implementation.name
@@ -61,6 +66,37 @@ def test_lock_records_interpreter_platform_and_every_distribution(lab):
     assert [(p["name"], p["version"], p["files_sha256"]) for p in data["packages"]] == [
         ("helper", "0.3", D3), ("otherpkg", "2.5", D2), ("tinypkg", "1.0", D1)]  # sorted by name
     assert data["fingerprint_sha256"].startswith("sha256:") and data["spec_sha256"].startswith("sha256:")
+
+
+def test_lock_writes_the_resolution_as_a_pep751_file_beside_it(lab):
+    data = json.loads((lab.root / "envs.lab.lock.json").read_text())
+    assert data["pylock"] == "pylock.lab.toml"
+    text = (lab.root / "pylock.lab.toml").read_text()
+    assert data["pylock_sha256"] == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    pylock = Pylock.from_dict(tomllib.loads(text))  # the packaging reference implementation accepts it
+    assert {(p.name, str(p.version), p.wheels[0].hashes["sha256"]) for p in pylock.packages} == {
+        (d.key, d.version, archive_sha256(d.key, d.version)) for d in LOCKED}
+
+
+def test_an_edited_or_missing_pylock_is_drift(lab):
+    pylock = lab.root / "pylock.lab.toml"
+    pylock.write_text(pylock.read_text().replace('version = "1.0"', 'version = "1.1"'))
+    edited = check_environment(lab, "lab", distributions=LOCKED, environ=UTC_ENV)
+    assert not edited.ok and edited.drift.empty
+    assert edited.pylock_problem.startswith("pylock.lab.toml changed after the lock was made")
+    pylock.unlink()
+    assert "pylock.lab.toml is missing" in check_environment(lab, "lab", distributions=LOCKED,
+                                                             environ=UTC_ENV).pylock_problem
+
+
+def test_a_lock_of_the_first_format_says_to_lock_again(lab):
+    path = lab.root / "envs.lab.lock.json"
+    path.write_text(path.read_text().replace('"charter_lock": 2', '"charter_lock": 1'))
+    with pytest.raises(SpecError) as err:
+        check_environment(lab, "lab", distributions=LOCKED)
+    d = err.value.diagnostics[0]
+    assert (d.code, d.line, d.column) == ("lock-outdated", 2, 19)
+    assert "charter env lock lab" in d.hint
 
 
 def test_check_against_an_identical_interpreter_is_clean(lab):
@@ -74,7 +110,10 @@ def test_check_names_every_kind_of_package_drift(lab):
     running = [InstalledDistribution("tinypkg", "1.1", D1),          # another version
                InstalledDistribution("otherpkg", "2.5", "sha256:" + "f" * 64),  # same version, other files
                InstalledDistribution("newcomer", "9.0", None)]        # extra; `helper` is missing
-    result = check_environment(lab, "lab", distributions=running, environ=UTC_ENV)
+    closure = check_environment(lab, "lab", distributions=running, environ=UTC_ENV)
+    assert {(c.name, c.change) for c in closure.drift.packages} == {
+        ("tinypkg", "version"), ("otherpkg", "files"), ("helper", "missing")}  # `newcomer` is not the lock's
+    result = check_environment(lab, "lab", distributions=running, environ=UTC_ENV, strict=True)
     assert not result.ok
     got = {(c.name, c.change, c.recorded, c.running) for c in result.drift.packages}
     assert got == {("tinypkg", "version", "1.0", "1.1"), ("otherpkg", "files", "2.5", "2.5"),
@@ -106,15 +145,44 @@ def test_editing_the_spec_makes_the_lock_stale(lab):
     assert check_environment(project, "lab", distributions=LOCKED, environ=UTC_ENV).stale_lock
 
 
-def test_lock_refuses_an_interpreter_that_breaks_the_spec(make_project):
+def test_extra_packages_beside_the_closure_are_not_drift_unless_strict(lab):
+    beside = [*LOCKED, InstalledDistribution("charter", "0.1.0", None), InstalledDistribution("pytest", "8.4")]
+    assert check_environment(lab, "lab", distributions=beside, environ=UTC_ENV).ok
+    strict = check_environment(lab, "lab", distributions=beside, environ=UTC_ENV, strict=True)
+    assert [(c.name, c.change) for c in strict.drift.packages] == [("charter", "extra"), ("pytest", "extra")]
+    # the closure's fingerprint is the lock's, whatever else is installed
+    assert check_environment(lab, "lab", distributions=beside, environ=UTC_ENV).to_dict()["running"][
+        "fingerprint"] == strict.lock.fingerprint_sha256
+
+
+def test_a_requirement_the_resolver_cannot_satisfy_is_reported_at_its_line(make_project):
+    root = make_project({"envs.yaml": ENVS})
+    project = load_project(root).unwrap()
+
+    def unsatisfiable(requirements, **_):
+        raise ResolveError("uv pip compile failed", "x No solution found when resolving dependencies:\n"
+                           "  ╰─▶ Because there are no versions of otherpkg and you require otherpkg>=2, we can "
+                           "conclude that your requirements are unsatisfiable.")
+
+    with pytest.raises(SpecError) as err:
+        lock_environment(project, "lab", resolver=unsatisfiable)
+    [d] = err.value.diagnostics
+    assert (d.file, d.line, d.column, d.code) == ("envs.yaml", 6, 9, "env-unresolvable")
+    assert d.message == "`otherpkg>=2` cannot be resolved (uv pip compile failed)"
+    assert "no versions of otherpkg" in d.hint
+    assert not (root / "envs.lab.lock.json").exists() and not (root / "pylock.lab.toml").exists()
+
+
+def test_lock_refuses_a_resolution_that_breaks_the_spec(make_project):
     root = make_project({"envs.yaml": ENVS})
     project = load_project(root).unwrap()
     with pytest.raises(SpecError) as err:
-        lock_environment(project, "lab", distributions=[InstalledDistribution("tinypkg", "0.9")])
+        lock_environment(project, "lab", resolver=fixed_resolver([InstalledDistribution("tinypkg", "0.9")]))
     problems = {(d.line, d.column, d.message) for d in err.value.diagnostics}
     assert (5, 9, "`tinypkg==1.0` is not satisfied: tinypkg 0.9 is installed") in problems
     assert (6, 9, "`otherpkg>=2` is not installed") in problems
     assert not (root / "envs.lab.lock.json").exists()  # nothing is written
+    assert not (root / "pylock.lab.toml").exists()
 
 
 def test_python_and_platform_constraints_are_checked_at_their_position(make_project):
@@ -126,10 +194,12 @@ def test_python_and_platform_constraints_are_checked_at_their_position(make_proj
             platform: {{os: [plan9]}}
         """})
     project = load_project(root).unwrap()
+    resolver = fixed_resolver([])
     with pytest.raises(SpecError) as err:
-        lock_environment(project, "lab", distributions=[])
+        lock_environment(project, "lab", resolver=resolver)
     where = {d.code: (d.line, d.column) for d in err.value.diagnostics}
     assert where == {"env-python": (3, 13), "env-platform": (4, 20)}
+    assert not hasattr(resolver, "asked")  # nothing is resolved for an interpreter the spec refuses
 
 
 def test_markers_skip_requirements_for_other_platforms(make_project):
@@ -139,8 +209,10 @@ def test_markers_skip_requirements_for_other_platforms(make_project):
             packages: ["pywin32>=300; sys_platform == 'nonexistent-os'"]
         """})
     project = load_project(root).unwrap()
-    lock, _, _ = lock_environment(project, "lab", distributions=[], write=False)
+    resolver = fixed_resolver([])
+    lock, _, _ = lock_environment(project, "lab", resolver=resolver, write=False)
     assert lock.packages == []
+    assert resolver.asked == ["pywin32>=300; sys_platform == 'nonexistent-os'"]  # markers reach the resolver
 
 
 # -- RECORD digests ---------------------------------------------------------------------------------
@@ -249,27 +321,33 @@ CLI_ENVS = """\
 environments:
   - name: lab
     packages:
-      - "pluggy>=1"
+      - "tinypkg>=1"
   - name: strict
     packages:
-      - "pluggy<0.1"
+      - "tinypkg<0.1"
 """
 
 
-def test_cli_lock_then_check_then_errors(make_project):
+def test_cli_lock_then_check_then_errors(make_project, tmp_path, monkeypatch):
     root = make_project({"envs.yaml": CLI_ENVS})
+    house = tmp_path / "wheels"
+    house.mkdir()
+    build_wheel(house, "tinypkg", "1.0", "VALUE = 1\n")
+    offline_uv(monkeypatch, house, tmp_path)
     done = charter("env", "lock", "lab", "--format", "json", cwd=root)
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["lock_file"] == "envs.lab.lock.json" and (root / "envs.lab.lock.json").is_file()
+    assert payload["packages"] == [{"name": "tinypkg", "version": "1.0"}] and payload["pylock"] == "pylock.lab.toml"
 
-    check = charter("env", "check", "lab", "--format", "json", cwd=root)
-    assert check.returncode == 0, check.stdout + check.stderr
-    assert json.loads(check.stdout)["ok"] is True
+    check = charter("env", "check", "lab", "--format", "json", cwd=root)  # this interpreter lacks tinypkg
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert json.loads(check.stdout)["packages"] == [
+        {"name": "tinypkg", "change": "missing", "recorded": "1.0", "running": None}]
 
     refused = charter("env", "lock", "strict", cwd=root)
     assert refused.returncode == 2
-    assert "envs.yaml:7:9: error: `pluggy<0.1` is not satisfied" in refused.stderr
+    assert "envs.yaml:7:9: error: `tinypkg<0.1` cannot be resolved" in refused.stderr
     assert "Traceback" not in refused.stderr and not (root / "envs.strict.lock.json").exists()
 
     unknown = charter("env", "check", "lba", cwd=root)
@@ -282,6 +360,7 @@ def test_cli_lock_then_check_then_errors(make_project):
     assert other.returncode == 2 and "was recorded on another platform" in other.stderr
 
     (root / "envs.lab.lock.json").write_text("{\n  oops\n}\n")
+    assert "was recorded on another platform" not in other.stdout
     broken = charter("env", "check", "lab", cwd=root)
     assert broken.returncode == 2
     assert "envs.lab.lock.json:2:3: error: malformed lock file" in broken.stderr

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from test_env_support import fixed_resolver
 
 from charter.core import envlock
 from charter.core.canonical import canonical_json, close_enough, normalise, sha256_of, spec_hash
@@ -148,7 +149,7 @@ def test_the_hook_writes_a_complete_manifest(project, monkeypatch):
     dists = [envlock.InstalledDistribution("pluggy", "1.7.0", "sha256:" + "a" * 64)]
     monkeypatch.setattr(envlock, "installed_distributions", lambda path=None: dists)
     monkeypatch.setenv("TZ", "UTC")
-    lock_environment(project, "lab", distributions=dists)
+    lock_environment(project, "lab", resolver=fixed_resolver(dists))
     summary = summary_of(project, [check()], [MetricValue("total_amount", "all", None, 4.0)], sample_size=3)
 
     charter_run_finished(summary.run, summary)
@@ -181,7 +182,7 @@ def test_an_environment_that_drifted_is_not_matched(project, monkeypatch):
     from charter.core.manifest import environment_section
 
     locked = [envlock.InstalledDistribution("pluggy", "1.7.0")]
-    lock_environment(project, "lab", distributions=locked)
+    lock_environment(project, "lab", resolver=fixed_resolver(locked))
     assert environment_section(project, locked, {"TZ": "UTC"})["matches"] == "lab"
 
     drifted = environment_section(project, [envlock.InstalledDistribution("pluggy", "1.8.0")], {"TZ": "UTC"})

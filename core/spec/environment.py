@@ -1,7 +1,8 @@
 """`environments:` — the interpreter, packages, variables and seed that make results reproducible.
 
-The spec states what is *acceptable* (a Python constraint, pins or ranges); the lock file written by
-`charter env lock NAME` records what was *actually* running. Requirements are parsed with `packaging`
+The spec states what is *acceptable* (a Python constraint, pins or ranges); the lock written by
+`charter env lock NAME` resolves it to exact versions and archive hashes (a PEP 751 pylock.toml) and
+records what `charter env check` compares with. Requirements are parsed with `packaging`
 (PEP 508), so what the spec accepts is exactly what pip would accept.
 """
 
@@ -91,7 +92,7 @@ class Platform(StrictModel):
 
 
 class Environment(Governed):
-    """A reproducibility environment. `charter env lock NAME` records the running one next to the spec."""
+    """A reproducibility environment. `charter env lock NAME` resolves it and writes its lock next to the spec."""
 
     KIND: ClassVar[str] = "environment"
 
@@ -107,7 +108,8 @@ class Environment(Governed):
     """Allowed operating systems and CPU architectures."""
     lock_file: str | None = None
     """Where the lock is kept, relative to the project root (default: `<spec file stem>.<name>.lock.json`
-    next to the spec file). It must be a `.json` file: YAML files are read as specs."""
+    next to the spec file); its `pylock.<name>.toml` is written beside it. It must be a `.json` file: YAML
+    files are read as specs."""
 
     @field_validator("packages")
     @classmethod
