@@ -379,6 +379,71 @@ def resolve_diagnostic(project: Project, name: str, exc: ResolveError) -> Diagno
                                  hint=f"{detail[:600]}" if detail else "check the requirement and the index")
 
 
+@dataclass(slots=True)
+class LockDiff:
+    """What changed between two locks of one environment (`charter env diff`)."""
+
+    name: str
+    old: str
+    """Where the old lock came from: `REV:path` or a file path."""
+    new: str
+    drift: Drift
+    old_requirements: list[str]
+    new_requirements: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return self.drift.empty and self.old_requirements == self.new_requirements
+
+    def to_dict(self) -> dict[str, Any]:
+        renamed = {"missing": "removed", "extra": "added", "version": "version", "files": "files"}
+        return {"environment": self.name, "old": self.old, "new": self.new, "changed": not self.empty,
+                "requirements": {"old": self.old_requirements, "new": self.new_requirements},
+                "interpreter": [_slots(c) for c in self.drift.interpreter],
+                "packages": [{"name": p.name, "change": renamed[p.change], "old": p.recorded, "new": p.running}
+                             for p in self.drift.packages]}
+
+
+def lock_at_revision(project: Project, name: str, rev: str) -> tuple[EnvironmentLock, str]:
+    """Environment ``name``'s lock as committed at git revision ``rev`` (read with `git show`)."""
+    from charter.core import revisions
+
+    path, display = lock_path(project, name)
+    top, _ = revisions.repository(project.root)
+    commit = revisions.resolve_commit(top, rev, "--base")
+    in_repo = path.resolve().relative_to(top.resolve()).as_posix()
+    shown = revisions._git(top, "show", f"{commit}:{in_repo}")
+    where = f"{rev}:{display}"
+    if shown.returncode != 0:
+        raise SpecError(error(f"environment `{name}` has no lock at {rev} ({display} is not in that commit)",
+                              code="env-not-locked", hint="compare with a revision where it was locked"))
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="charter-lock-") as folder:
+        copy = Path(folder) / Path(display).name
+        copy.write_text(shown.stdout, encoding="utf-8")
+        lock, problems = read_lock(copy, where, expected=name, first_format=True)
+    if lock is None:
+        raise SpecError(problems)
+    return lock, where
+
+
+def diff_locks(project: Project, name: str, *, base: str | None = None, against: Path | None = None) -> LockDiff:
+    """Compare environment ``name``'s lock in the working tree with the one at ``base`` (default HEAD), or
+    with the lock file ``against``."""
+    environment_or_error(project, name)
+    new, new_where = load_lock(project, name)
+    if against is not None:
+        old, problems = read_lock(against, str(against), expected=name, first_format=True)
+        if old is None:
+            raise SpecError(problems)
+        old_where = str(against)
+    else:
+        old, old_where = lock_at_revision(project, name, base or "HEAD")
+    return LockDiff(name, old_where, new_where, compare_snapshots(old.snapshot(), new.snapshot()),
+                    old.requirements, new.requirements)
+
+
 def match_declared(project: Project, snapshot: EnvironmentSnapshot,
                    environ: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """For every declared environment: does ``snapshot`` match its lock and its declared variables?

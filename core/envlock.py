@@ -386,9 +386,13 @@ def pylock_path(project: Project, name: str) -> tuple[Path, str]:
     return project.root / rel, rel.as_posix()
 
 
-def read_lock(path: Path, display: str, *, expected: str | None = None
+def read_lock(path: Path, display: str, *, expected: str | None = None, first_format: bool = False
               ) -> tuple[EnvironmentLock | None, list[Diagnostic]]:
-    """Read and validate a lock file; every problem is a diagnostic with the lock's file:line:column."""
+    """Read and validate a lock file; every problem is a diagnostic with the lock's file:line:column.
+
+    ``first_format`` accepts a lock of format 1 (a whole interpreter, nothing to install from) for
+    comparisons with history: its packages are read, it has no pylock.
+    """
     from charter.core.validation import translate
     from charter.core.yamlsource import YamlDocument, parse_yaml, read_text
 
@@ -410,11 +414,14 @@ def read_lock(path: Path, display: str, *, expected: str | None = None
         return None, [error("malformed lock file: expected a JSON object", file=display, line=1, column=1,
                             code="lock-malformed", hint=hint)]
     doc = parse_yaml(text, display, []) or YamlDocument(display, data, lines=text.splitlines())
-    if data.get("charter_lock") == 1:
+    if data.get("charter_lock") == 1 and first_format:
+        data = {**data, "charter_lock": LOCK_FORMAT, "resolver": "none (lock format 1)", "pylock": "",
+                "pylock_sha256": "sha256:" + "0" * 64}
+    elif data.get("charter_lock") == 1:
         pos = doc.value_position(("charter_lock",))
         name = expected or str(data.get("environment") or "NAME")
-        return None, [error(f"{display} is a lock of format 1 (a copy of one interpreter's packages, which "
-                            "nothing can install)", file=display, line=pos.line, column=pos.column,
+        return None, [error("this is a lock of format 1 (a copy of one interpreter's packages, which nothing "
+                            "can install)", file=display, line=pos.line, column=pos.column,
                             code="lock-outdated",
                             hint=f"resolve it again with `charter env lock {name}` and commit both files")]
     try:

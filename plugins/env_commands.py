@@ -211,6 +211,65 @@ def env_check(
         raise typer.Exit(1)
 
 
+@env_app.command("diff")
+def env_diff(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Environment name.")],
+    base: Annotated[str | None, typer.Option("--base", help="The git revision whose lock to compare with "
+                                                            "(default: HEAD).")] = None,
+    against: Annotated[Path | None, typer.Option("--against", exists=True, dir_okay=False,
+                                                 help="Compare with this lock file instead of a revision.")]
+    = None,
+    project_dir: ProjectOption = None,
+    fmt: FormatOption = OutputFormat.text,
+) -> None:
+    """What changed between two locks of an environment: requirements, interpreter, packages.
+
+    Compares the lock in the working tree with the one committed at [bold]--base[/bold] (default HEAD),
+    or with another lock file. Packages are [bold]added[/bold], [bold]removed[/bold], at another
+    [bold]version[/bold], or the same version with other [bold]files[/bold]. Exit 0 when the locks are
+    the same, 1 when they differ, 2 when a lock is missing or malformed.
+
+    [bold]Examples[/bold]
+
+      charter env diff analysis                  # uncommitted changes to the lock
+      charter env diff analysis --base main --format json
+      charter env diff analysis --against old/environments.analysis.lock.json
+    """
+    from charter.core.envcheck import diff_locks
+
+    if base is not None and against is not None:
+        from charter.core.diagnostics import UsageError, error
+
+        raise UsageError(error("give --base or --against, not both", code="usage",
+                               hint="--base compares with a git revision, --against with a lock file"))
+    project, _ = load(ctx, project_dir)
+    result = diff_locks(project, name, base=base, against=against)
+    if fmt is OutputFormat.json:
+        print_json(result.to_dict())
+        raise typer.Exit(1 if not result.empty else 0)
+    out = console()
+    if result.empty:
+        out.print(f"[green]✓[/] [bold]{name}[/]: {result.old} and {result.new} lock the same environment")
+        return
+    out.print(f"[bold yellow]≠[/] [bold]{name}[/]: {result.old} → {result.new}")
+    if result.old_requirements != result.new_requirements:
+        out.print(f"  requirements: {', '.join(result.old_requirements) or '-'} → "
+                  f"{', '.join(result.new_requirements) or '-'}")
+    for change in result.drift.interpreter:
+        out.print(f"  [yellow]{change.describe()}[/]")
+    words = {"missing": "removed", "extra": "added"}
+    for package in result.drift.packages:
+        if package.change in words:
+            version = package.recorded if package.change == "missing" else package.running
+            out.print(f"  {words[package.change]:<8} {package.name} {version}")
+        elif package.change == "version":
+            out.print(f"  version  {package.name} {package.recorded} → {package.running}")
+        else:
+            out.print(f"  files    {package.name} {package.recorded}: same version, other files")
+    raise typer.Exit(1)
+
+
 @env_app.command("export")
 def env_export(
     ctx: typer.Context,

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import platform
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -380,3 +381,47 @@ def test_local_folders_are_recorded_relative_to_the_project_root(tmp_path):
     vcs = {"url": "https://example.org/x.git", "vcs_info": {"vcs": "git", "commit_id": "abc"}}
     assert portable_direct_url(vcs, root) == vcs  # fetchable anywhere: kept as it is
     assert portable_direct_url(None, root) is None
+
+
+# -- two locks compared ------------------------------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_env_diff_against_the_committed_lock_and_another_file(lab):
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(lab.root), *args], check=True, capture_output=True, timeout=60)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "lock")
+    same = charter("env", "diff", "lab", cwd=lab.root)
+    assert same.returncode == 0, same.stderr
+    assert "lock the same environment" in same.stdout
+    saved = lab.root / "before.json"
+    saved.write_text((lab.root / "envs.lab.lock.json").read_text())
+
+    upgraded = [InstalledDistribution("tinypkg", "1.0", D1, "pip"),
+                InstalledDistribution("otherpkg", "2.6", D2, "pip"),   # another version
+                InstalledDistribution("newdep", "1.0", D3, "pip")]     # added; `helper` removed
+    lock_environment(lab, "lab", resolver=fixed_resolver(upgraded), environ=UTC_ENV)
+    for args in ((), ("--against", str(saved))):
+        changed = charter("env", "diff", "lab", *args, "--format", "json", cwd=lab.root)
+        assert changed.returncode == 1, changed.stderr
+        data = json.loads(changed.stdout)
+        assert data["changed"] is True
+        assert data["packages"] == [{"name": "helper", "change": "removed", "old": "0.3", "new": None},
+                                    {"name": "newdep", "change": "added", "old": None, "new": "1.0"},
+                                    {"name": "otherpkg", "change": "version", "old": "2.5", "new": "2.6"}]
+    text = charter("env", "diff", "lab", cwd=lab.root).stdout
+    assert "version  otherpkg 2.5 → 2.6" in text and "removed  helper 0.3" in text
+
+    unknown = charter("env", "diff", "lab", "--base", "nosuchbranch", cwd=lab.root)
+    assert unknown.returncode == 2 and "is not a commit of this repository" in unknown.stderr
+
+    # a lock of the first format (history from before locks were resolved) still compares
+    old = json.loads(saved.read_text())
+    for key in ("requirements", "resolver", "pylock", "pylock_sha256"):
+        del old[key]
+    saved.write_text(json.dumps({**old, "charter_lock": 1}))
+    legacy = json.loads(charter("env", "diff", "lab", "--against", str(saved), "--format", "json",
+                                cwd=lab.root).stdout)
+    assert legacy["requirements"]["old"] == [] and len(legacy["packages"]) == 3

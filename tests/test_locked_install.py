@@ -42,6 +42,13 @@ def checkout(tmp_path: Path) -> Path:
     return copy
 
 
+def add_dependency(pyproject: Path, requirement: str) -> None:
+    text = pyproject.read_text()
+    edited = text.replace("dependencies = [\n", f'dependencies = [\n    "{requirement}",\n', 1)
+    assert edited != text
+    pyproject.write_text(edited)
+
+
 def check_lock(folder: Path) -> subprocess.CompletedProcess[str]:
     uv = uv_binary()
     # -o: the uv given is up to date (the copied uv.lock is newer than it); offline: nothing is resolved
@@ -55,7 +62,7 @@ def test_make_refuses_a_lock_that_no_longer_matches_pyproject(checkout):
     assert agreed.returncode == 0, agreed.stdout + agreed.stderr
 
     pyproject = checkout / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('    "uv>=0.9",\n', '    "uv>=0.9",\n    "tomli-w>=1",\n'))
+    add_dependency(pyproject, "tomli-w>=1")
     refused = check_lock(checkout)
     assert refused.returncode != 0
     assert "uv.lock does not match pyproject.toml" in refused.stderr
@@ -64,7 +71,7 @@ def test_make_refuses_a_lock_that_no_longer_matches_pyproject(checkout):
     # the example plugin is part of the lock too: a new dependency there is a mismatch as well
     shutil.copy2(REPO / "pyproject.toml", pyproject)
     plugin = checkout / "examples" / "charter-example-plugin" / "pyproject.toml"
-    plugin.write_text(plugin.read_text().replace('    "typer>=0.12",\n', '    "typer>=0.12",\n    "tomli-w>=1",\n'))
+    add_dependency(plugin, "tomli-w>=1")
     assert "run `make lock`" in check_lock(checkout).stderr
 
 
