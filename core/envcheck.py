@@ -368,7 +368,10 @@ def lock_environment(project: Project, name: str, *, resolver: Resolver | None =
 def resolve_diagnostic(project: Project, name: str, exc: ResolveError) -> Diagnostic:
     """The resolver's failure at the requirement it names (else at `packages:`), with its explanation."""
     env = project.environments[name]
-    detail = re.sub(r"\s+", " ", exc.detail).strip()
+    # uv's report is `error: <what>` then `cause: <why>` lines: keep the sentences, drop the labels
+    label = re.compile(r"^\s*(error|cause|caused by|hint)\s*:\s*", re.IGNORECASE)
+    parts = [" ".join(label.sub("", line).split()) for line in exc.detail.splitlines() if line.strip()]
+    detail = parts[0] + (": " + " ".join(parts[1:]) if len(parts) > 1 else "") if parts else ""
     words = {canonicalize_name(w) for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9._-]*", detail)}
     index = next((i for i, text in enumerate(env.packages) if canonicalize_name(Requirement(text).name) in words),
                  None)
