@@ -11,6 +11,9 @@ approximations, ``list()`` and ``GLOB`` are refused; ``hash`` is engine-defined 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 from sqlglot import exp
 
 from charter.plugins.spark_regex import RegexTranslationError, re2_replacement_to_java, re2_to_java
@@ -18,10 +21,14 @@ from charter.plugins.spark_tree import (
     FLOATING,
     T,
     TranslationError,
+    describe,
+    double,
+    duck_type,
     fn,
     has_type,
     number,
     op,
+    paren,
     raise_error,
     replace_all,
     rlike,
@@ -278,18 +285,19 @@ def rewrite_math(tree: exp.Expression) -> exp.Expression:
     """Numeric functions whose Spark namesake differs on doubles.
 
     - ``log(x)`` is the base-10 logarithm in DuckDB and the natural one in Spark;
-    - ``round(x, n)`` of a double: DuckDB rounds ``x * 10^n`` in binary floating point (1.005 -> 1.0),
-      Spark rounds the shortest decimal text of ``x`` (1.005 -> 1.01); the same arithmetic is spelled out;
+    - ``round`` of a double follows DuckDB's rule (:func:`_round_double`), where Spark rounds the shortest
+      decimal text of ``x`` (2.675 -> 2.68; DuckDB: 2.67, as 2.675 is 2.67499999999999982236431605997...);
+      a DECIMAL or an integer keeps Spark's ``round``, exact and half away from zero as DuckDB's;
     - ``floor``/``ceil`` of a double are doubles in DuckDB and BIGINTs in Spark (overflowing above 2^63).
     """
 
     def rewrite(node: exp.Expression) -> exp.Expression | None:
         if isinstance(node, exp.Log):
             return exp.Log(this=number(10), expression=node.this.copy()) if node.expression is None else None
+        if isinstance(node, exp.Round):
+            return _round(node)
         if not has_type(node.this, FLOATING):
             return None
-        if isinstance(node, exp.Round):
-            return _round_double(node.this, node.args.get("decimals"))
         if isinstance(node, exp.Floor | exp.Ceil) and not node.args.get("decimals"):
             return _floor_double(node)
         return None
@@ -297,25 +305,127 @@ def rewrite_math(tree: exp.Expression) -> exp.Expression:
     return replace_all(tree, (exp.Log, exp.Round, exp.Floor, exp.Ceil), rewrite)
 
 
-def _round_double(value: exp.Expression, decimals: exp.Expression | None) -> exp.Expression | None:
+_WHOLE = 2.0 ** 52          # from here on every double is a whole number
+_EXACT_POWERS = 22          # 10^0 ... 10^22 are exact doubles; 10^23 is not
+_SPLIT = 134217729.0        # 2^27 + 1: Veltkamp's split of a double into two 26-bit halves
+
+
+def _round(node: exp.Round) -> exp.Expression | None:
+    value, decimals = node.this, node.args.get("decimals")
+    kind = duck_type(value)
+    if kind not in FLOATING:
+        if kind is None and not isinstance(value, exp.Null):
+            raise TranslationError(f"cannot tell the type of `{describe(value)}` in round(): DuckDB rounds a "
+                                   "DOUBLE's binary value, Spark its shortest decimal text (a DECIMAL is rounded "
+                                   "alike)", hint="cast the value to DOUBLE or DECIMAL")
+        return None  # a DECIMAL or an integer: Spark's round is exact and half away from zero, as DuckDB's
+    if isinstance(_unwrapped(decimals)[0], exp.Null):
+        return exp.Cast(this=exp.Null(), to=exp.DataType.build("FLOAT" if kind == T.FLOAT else "DOUBLE"))
+    digits = _round_digits(decimals)
+    if kind == T.DOUBLE:
+        return _round_double(value, digits)
+    # DuckDB rounds a FLOAT as the double it is, then narrows the result to a FLOAT
+    widened = exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE"))
+    return exp.Cast(this=_round_double(widened, digits), to=exp.DataType.build("FLOAT"))
+
+
+def _unwrapped(decimals: exp.Expression | None) -> tuple[exp.Expression | None, int]:
+    """``decimals`` without its parentheses and minus signs, and the sign they make."""
+    sign = 1
+    while isinstance(decimals, exp.Paren | exp.Neg):
+        sign = -sign if isinstance(decimals, exp.Neg) else sign
+        decimals = decimals.this
+    return decimals, sign
+
+
+def _round_digits(decimals: exp.Expression | None) -> int | None:
+    """The number of decimals of round(x, n): an integer literal (DuckDB's INTEGER), or None."""
     if decimals is None:
-        return None  # round half away from zero on the double itself: the engines agree
-    if not (isinstance(decimals, exp.Literal) and decimals.is_int):
-        if isinstance(decimals, exp.Neg) and isinstance(decimals.this, exp.Literal) and decimals.this.is_int:
-            digits = -int(decimals.this.name)
-        else:
-            raise TranslationError("round(x, n) of a double needs a literal n on Spark")
+        return None
+    node, sign = _unwrapped(decimals)
+    if not (isinstance(node, exp.Literal) and node.is_int):
+        raise TranslationError(f"round(x, n) of a double needs a literal n on Spark, not `{describe(decimals)}`: "
+                               "DuckDB's rounding of a double depends on n (the exact product x * 10^n for "
+                               "0 <= n <= 22, binary floating point otherwise), which Charter writes out for a "
+                               "literal n only", hint="write n as an integer literal, or round a DECIMAL")
+    digits = sign * int(node.name)
+    if not -(2 ** 31) <= digits < 2 ** 31:
+        raise TranslationError(f"round(x, {digits}): the number of decimals is not an INTEGER")
+    return digits
+
+
+def _round_double(x: exp.Expression, digits: int | None) -> exp.Expression:
+    """DuckDB's ``round`` of a DOUBLE (established against DuckDB 2.0.1, see docs/spark.md):
+
+    - ``round(x)``: half away from zero (``std::round``), the sign kept (-0.4 -> -0.0);
+    - ``round(x, n)``, ``0 <= n <= 22``: the exact product ``x * 10^n`` rounded half away from zero, divided
+      by ``10^n`` in double arithmetic; so 2.675 (2.67499999999999982236...) -> 2.67, 1.005 -> 1.0;
+    - ``n > 22``: ``std::round(x * 10^n) / 10^n`` in binary floating point (``10^n`` is inexact);
+    - ``n < 0``: ``std::round(x / 10^-n) * 10^-n`` in binary floating point, no exact product;
+    - NaN, ±Infinity and a result that overflows give ``x`` back; ``n <= -309`` gives 0.0, ``n >= 309`` x.
+
+    Spark's ``round(v)`` of a double below 2^52 is exact half away from zero (the shortest text of such a
+    double never shows a false .5); it gets ``|v|`` and the sign is put back with ``sign(v)``, which keeps
+    -0.0. The exact product's side of a .5 tie is the sign of the residual ``x * 10^n - fl(x * 10^n)``,
+    computed exactly in doubles by Dekker's product (:func:`_product_residual`).
+    """
+    if digits is None:
+        return _round_whole(x, lambda v: v)
+    if digits >= 309:
+        return x.copy()  # 10^n overflows: x * inf / inf is NaN, and DuckDB returns x
+    if digits <= -309:
+        # x / inf is 0, 0 * inf is NaN, for which DuckDB returns 0.0; NaN and Infinity stay
+        return exp.Case().when(_non_finite(x), x.copy()).else_(op(exp.Mul, exp.Abs(this=x.copy()), double(0.0)))
+    scale = 10.0 ** abs(digits)
+    if digits < 0:
+        scaled = op(exp.Div, x.copy(), double(scale))
+        result = op(exp.Mul, _round_whole(scaled, lambda v: v), double(scale))
+        # the rounded value may overflow (round(1.7976931348623157e308, -308)): DuckDB returns x
+        return exp.Case().when(_non_finite(result), x.copy()).else_(result)
+    product = op(exp.Mul, x.copy(), double(scale))
+    if digits <= _EXACT_POWERS:
+        def corrected(whole: exp.Expression) -> exp.Expression:
+            # fl(x * 10^n) on a .5 tie while the exact product lies nearer zero: round toward zero instead
+            tie = exp.EQ(this=op(exp.Mod, exp.Abs(this=product.copy()), double(1.0)), expression=double(0.5))
+            nearer_zero = exp.LT(this=op(exp.Mul, _product_residual(x, scale, product), product.copy()),
+                                 expression=double(0.0))
+            back = exp.If(this=exp.and_(tie, nearer_zero), true=double(1.0), false=double(0.0))
+            return op(exp.Sub, whole, back)
+        rounded = _round_whole(product, corrected)
     else:
-        digits = int(decimals.name)
-    scale = number(float(10 ** abs(digits)))
-    if digits >= 0:
-        result = op(exp.Div, fn("ROUND", op(exp.Mul, value.copy(), scale)), scale.copy())
-    else:
-        result = op(exp.Mul, fn("ROUND", op(exp.Div, value.copy(), scale)), scale.copy())
-    # DuckDB returns the input when the scaled value overflows to infinity
-    broken = exp.or_(fn("ISNAN", result.copy()), exp.EQ(this=exp.Abs(this=result.copy()),
-                                                        expression=fn("DOUBLE", text("Infinity"))))
-    return exp.Case().when(broken, value.copy()).else_(result)
+        rounded = _round_whole(product, lambda v: v)
+    # x * 10^n overflowing (or NaN, Infinity) gives x back; a finite rounded value divided by 10^n is finite
+    return exp.Case().when(_non_finite(product), x.copy()).else_(op(exp.Div, rounded, double(scale)))
+
+
+def _non_finite(value: exp.Expression) -> exp.Condition:
+    return exp.or_(fn("ISNAN", value.copy()), exp.EQ(this=exp.Abs(this=value.copy()), expression=double(math.inf)))
+
+
+def _round_whole(value: exp.Expression, adjust: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+    """``std::round(value)``: half away from zero, sign kept; ``adjust`` may lower the rounded magnitude."""
+    whole = exp.GTE(this=exp.Abs(this=value.copy()), expression=double(_WHOLE))
+    magnitude = adjust(fn("ROUND", exp.Abs(this=value.copy())))
+    # NaN and ±Infinity are "whole" too (Spark orders NaN above every number)
+    return exp.Case().when(whole, value.copy()).else_(op(exp.Mul, fn("SIGN", value.copy()), magnitude))
+
+
+def _product_residual(x: exp.Expression, scale: float, product: exp.Expression) -> exp.Expression:
+    """``x * scale - fl(x * scale)`` exactly, in double arithmetic (Dekker's TwoProduct with Veltkamp's
+    split): used only where ``|fl(x * scale)| < 2^52``, so that no partial product overflows or underflows."""
+    big = op(exp.Mul, double(_SPLIT), x.copy())
+    high = op(exp.Sub, big, op(exp.Sub, big.copy(), x.copy()))
+    low = op(exp.Sub, x.copy(), high.copy())
+    c = _SPLIT * scale
+    scale_high = c - (c - scale)
+    scale_low = scale - scale_high
+    # err = x_lo * s_lo - (((p - x_hi * s_hi) - x_lo * s_hi) - x_hi * s_lo); the s_lo terms vanish for n <= 11
+    error = op(exp.Sub, product.copy(), op(exp.Mul, high.copy(), double(scale_high)))
+    error = op(exp.Sub, error, op(exp.Mul, low.copy(), double(scale_high)))
+    if scale_low:
+        error = op(exp.Sub, error, op(exp.Mul, high.copy(), double(scale_low)))
+        return op(exp.Sub, op(exp.Mul, low.copy(), double(scale_low)), error)
+    return exp.Neg(this=paren(error))
 
 
 def _floor_double(node: exp.Floor | exp.Ceil) -> exp.Expression:

@@ -3,7 +3,8 @@
 sqlglot's Spark generator changes the spelling of a query; it does not always keep its meaning. Where
 DuckDB and Spark disagree under the same function name, Charter would silently get a different number on
 Spark. The tree is first qualified and typed against the DuckDB schemas of the registered datasets (so
-that a cast knows whether it casts text or a double), then each rewrite of :data:`REWRITES` runs in
+that a cast knows whether it casts text or a double; numbers get DuckDB's types, where sqlglot's differ:
+:func:`~charter.plugins.spark_tree.correct_number_types`), then each rewrite of :data:`REWRITES` runs in
 order; they live by subject in :mod:`~charter.plugins.spark_shapes` (stars, generators, IN subqueries,
 histograms), :mod:`~charter.plugins.spark_casts` and :mod:`~charter.plugins.spark_functions`. A
 construct that cannot be translated raises :class:`TranslationError`, never a guess.
@@ -36,7 +37,7 @@ from charter.plugins.spark_shapes import (
     rewrite_histograms,
     rewrite_in_subqueries,
 )
-from charter.plugins.spark_tree import T, TranslationError
+from charter.plugins.spark_tree import T, TranslationError, correct_number_types
 
 __all__ = ["REWRITES", "Schema", "TranslationError", "map_types", "to_spark"]
 
@@ -71,6 +72,7 @@ def _qualified(query: exp.Expression, schema: Schema) -> exp.Expression:
         kind = getattr(node, "type", None)
         if isinstance(kind, exp.DataType) and kind.this not in (T.UNKNOWN, T.USERDEFINED):
             node.meta["duck_type"] = kind.this
+    correct_number_types(tree)
     return tree
 
 

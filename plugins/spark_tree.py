@@ -8,10 +8,12 @@ first; a replacement computes the same value as the node it replaces, so it inhe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, cast
 
 from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope, walk_in_scope
 
 T = exp.DataType.Type
 INTEGRAL = {T.TINYINT, T.SMALLINT, T.INT, T.BIGINT, T.INT128}
@@ -69,6 +71,19 @@ def number(value: int | float) -> exp.Expression:
     return exp.Literal.number(value)
 
 
+def double(value: float) -> exp.Expression:
+    """A DOUBLE literal on Spark, bit for bit ``value``: in exponent notation (Spark reads ``1.5`` as a
+    DECIMAL, and a 17-digit DECIMAL is not always converted back to the same double)."""
+    if math.isnan(value):
+        return fn("DOUBLE", text("NaN"))
+    if math.isinf(value):
+        infinity = fn("DOUBLE", text("Infinity"))
+        return exp.Neg(this=infinity) if value < 0 else infinity
+    digits = repr(abs(value))
+    literal = exp.Literal.number(digits if "e" in digits else f"{digits}E0")
+    return exp.Neg(this=literal) if math.copysign(1.0, value) < 0 else literal
+
+
 def rlike(value: exp.Expression, pattern: str) -> exp.Expression:
     return exp.RegexpLike(this=value.copy(), expression=text(pattern))
 
@@ -85,6 +100,114 @@ def duck_type(node: exp.Expression) -> Any:
 
 def has_type(node: exp.Expression, kinds: set[Any]) -> bool:
     return duck_type(node) in kinds
+
+
+# -- DuckDB's numeric types -----------------------------------------------------------------------
+# sqlglot types a number the way Spark does where DuckDB differs: `2.675` is a DECIMAL literal in DuckDB (a
+# DOUBLE for sqlglot), a DECIMAL combined with a DOUBLE is a DOUBLE (sqlglot keeps the DECIMAL), `/` of
+# integers or decimals is a DOUBLE, `median` of a double is a double (sqlglot cannot tell). A double and a
+# decimal round, floor and cast differently, so the rewrites need DuckDB's answer.
+_RANK = {**dict.fromkeys(INTEGRAL, 0), T.DECIMAL: 1, T.FLOAT: 2, T.DOUBLE: 3}
+_OF_RANK = {1: T.DECIMAL, 2: T.FLOAT, 3: T.DOUBLE}
+
+
+def _rank(node: exp.Expression | None) -> int | None:
+    return None if node is None else _RANK.get(duck_type(node))
+
+
+def _widest(nodes: list[exp.Expression]) -> int | None:
+    """The widest numeric type of ``nodes`` (NULLs aside), or None if one of them is not a known number."""
+    ranks = [_rank(n) for n in nodes if not isinstance(n, exp.Null)]
+    if not ranks or any(r is None for r in ranks):
+        return None
+    return max(cast(list[int], ranks))
+
+
+def _duckdb_number_type(node: exp.Expression, sources: dict[str, Any]) -> Any:
+    """DuckDB's numeric type of ``node`` where sqlglot's may differ, from its operands; None: sqlglot's."""
+    if isinstance(node, exp.Literal) and not node.is_string:
+        digits = node.name.lower()
+        if "e" in digits:
+            return T.DOUBLE
+        if "." in digits:
+            return T.DECIMAL if sum(c.isdigit() for c in digits) <= 38 else T.DOUBLE
+        return None
+    if isinstance(node, exp.Paren | exp.Neg | exp.Abs | exp.Min | exp.Max | exp.Window | exp.Filter | exp.Nullif |
+                  exp.Round):
+        return duck_type(node.this) if _rank(node.this) is not None else None
+    if isinstance(node, exp.Floor | exp.Ceil):
+        return duck_type(node.this) if (_rank(node.this) or 0) >= 1 else None
+    if isinstance(node, exp.Add | exp.Sub | exp.Mul | exp.Mod | exp.Div | exp.IntDiv):
+        rank = _widest([node.this, node.expression])
+        if rank is None:
+            return None
+        if isinstance(node, exp.Div):
+            return _OF_RANK.get(rank) if rank >= 2 else T.DOUBLE
+        if isinstance(node, exp.IntDiv) and rank == 1:
+            return T.DOUBLE
+        return _OF_RANK.get(rank)
+    if isinstance(node, exp.Coalesce | exp.Greatest | exp.Least):
+        return _OF_RANK.get(_widest([node.this, *node.expressions]) or 0)
+    if isinstance(node, exp.If):
+        return _OF_RANK.get(_widest([node.args["true"], node.args.get("false") or exp.Null()]) or 0)
+    if isinstance(node, exp.Case):
+        branches = [i.args["true"] for i in node.args.get("ifs") or []]
+        return _OF_RANK.get(_widest([*branches, node.args.get("default") or exp.Null()]) or 0)
+    if isinstance(node, exp.Sum):
+        rank = _rank(node.this)
+        return None if rank is None else {1: T.DECIMAL, 2: T.DOUBLE, 3: T.DOUBLE}.get(rank)
+    if isinstance(node, exp.Avg):
+        return T.DOUBLE if _rank(node.this) is not None else None
+    if isinstance(node, exp.Median | exp.PercentileCont | exp.PercentileDisc | exp.Quantile | exp.WithinGroup):
+        return _quantile_type(node)
+    if isinstance(node, exp.Column) and node.table in sources:
+        return _projection_type(sources[node.table], node.name)
+    return None
+
+
+def _quantile_type(node: exp.Expression) -> Any:
+    """median/quantile_cont/percentile_cont of an integer are doubles; the others keep the value's type."""
+    if isinstance(node, exp.WithinGroup):
+        order = node.expression
+        ordered = order.expressions[0] if isinstance(order, exp.Order) and order.expressions else None
+        value = ordered.this if isinstance(ordered, exp.Ordered) else ordered
+        inner, fraction = node.this, node.this.this
+    else:
+        value, inner = node.this, node
+        fraction = node.args.get("quantile") if isinstance(node, exp.Quantile) else node.args.get("expression")
+    rank = _rank(value)
+    if value is None or rank is None or isinstance(fraction, exp.Array):
+        return None
+    if rank == 0 and isinstance(inner, exp.Median | exp.PercentileCont):
+        return T.DOUBLE
+    return duck_type(value)
+
+
+def _projection_type(source: Any, name: str) -> Any:
+    """The numeric type of column ``name`` of a derived table or CTE, as corrected in its own scope."""
+    if not isinstance(source, Scope) or not isinstance(source.expression, exp.Select):
+        return None
+    for projection in source.expression.selects:
+        value = projection.unalias()
+        if projection.alias_or_name == name and isinstance(value, exp.Expression):
+            return duck_type(value) if _rank(value) is not None else None
+    return None
+
+
+def correct_number_types(tree: exp.Expression) -> None:
+    """Replace sqlglot's numeric types in ``meta["duck_type"]`` by DuckDB's, operands before operators and
+    inner scopes (CTEs, derived tables) before the queries reading them."""
+    scopes: list[tuple[list[Any], dict[str, Any]]]
+    try:
+        scopes = [(list(walk_in_scope(scope.expression)), dict(scope.sources))
+                  for scope in traverse_scope(tree)]
+    except Exception:  # sqlglot cannot scope every tree shape: the expressions are still corrected
+        scopes = []
+    for nodes, sources in scopes or [(list(tree.walk(bfs=False)), {})]:
+        for node in reversed(nodes):
+            kind = _duckdb_number_type(node, sources)
+            if kind is not None:
+                node.meta["duck_type"] = kind
 
 
 def describe(node: exp.Expression) -> str:

@@ -9,9 +9,14 @@ relative) or, where the engines cannot agree, stops with an EngineError: never a
 from __future__ import annotations
 
 import gc
+import math
+import random
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pytest
 from test_spark_support import duckdb_engine, messy_table, query, register_both, rows, same, spark_engine
 
@@ -164,3 +169,110 @@ def test_what_duckdb_refuses_spark_refuses(engines: tuple[SparkEngine, DuckDBEng
         duck.execute(query(f"select {expression} from t"))
     with pytest.raises(EngineError):
         spark.execute(query(f"select {expression} from t"))
+
+
+# -- round ---------------------------------------------------------------------------------------------
+def exact_half_away(value: float, digits: int) -> float:
+    """``value``'s exact binary value rounded half away from zero to ``digits`` decimals by Python's decimal
+    module (independent of both engines), then the nearest double: DuckDB's rule for 0 <= digits <= 22."""
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return math.copysign(float(rounded), value)
+
+
+def identical(a: Any, b: Any) -> bool:
+    """Equal bit for bit: NaN equals NaN, -0.0 differs from 0.0, no tolerance."""
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+    return type(a) is type(b) and a == b
+
+
+# (expression, value of `d` (DOUBLE) or `dec` (DECIMAL(10, 3)), DuckDB's result)
+ROUND_CASES: list[tuple[str, Any, Any]] = [
+    ("round(d, 2)", 2.675, 2.67),            # 2.675 is 2.67499999999999982236431605997495353221893310546875
+    ("round(d, 1)", 45.55, 45.5),            # 45.5499999999999971578290569595992565155029296875
+    ("round(d, 2)", -2.675, -2.67),
+    ("round(d, 2)", 1.005, 1.0),             # 1.00499999999999989341858963598497211933135986328125
+    ("round(d, 2)", 0.285, 0.28),
+    ("round(d, 2)", 1.125, 1.13),            # an exact tie: away from zero
+    ("round(d, 2)", -1.125, -1.13),
+    ("round(d, 2)", 2.5, 2.5),
+    ("round(d, 2)", -0.004, -0.0),           # the sign stays
+    ("round(d)", 2.5, 3.0),
+    ("round(d)", -2.5, -3.0),
+    ("round(d, 0)", 0.5, 1.0),
+    ("round(d, 0)", -0.5, -1.0),
+    ("round(d)", 0.49999999999999994, 0.0),  # the double below 0.5: no tie
+    ("round(d)", -0.4, -0.0),
+    ("round(d, -1)", 1234.5, 1230.0),
+    ("round(d, -2)", 1250.0, 1300.0),
+    ("round(d, -2)", -1250.0, -1300.0),
+    ("round(d, 2)", None, None),
+    ("round(d, -2)", None, None),
+    ("round(dec, 2)", Decimal("2.675"), Decimal("2.68")),   # a DECIMAL is rounded exactly, half away from zero
+    ("round(dec, 2)", Decimal("-2.675"), Decimal("-2.68")),
+    ("round(dec, 1)", Decimal("45.550"), Decimal("45.6")),
+    ("round(dec, 2)", None, None),
+]
+
+
+def _independent(expression: str, value: Any) -> Any:
+    """What Python's decimal module computes for a case, knowing nothing of either engine."""
+    if value is None:
+        return None
+    digits = int(expression.split(",")[1].rstrip(")")) if "," in expression else 0
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return exact_half_away(value, digits)
+
+
+def test_round_cases_give_duckdbs_result_on_both_engines(engines: tuple[SparkEngine, DuckDBEngine]) -> None:
+    spark, duck = engines
+    doubles = [v if not isinstance(v, Decimal) else None for _, v, _ in ROUND_CASES]
+    decimals = [v if isinstance(v, Decimal) else None for _, v, _ in ROUND_CASES]
+    table = pa.table({"id": pa.array(range(len(ROUND_CASES)), pa.int64()), "d": pa.array(doubles, pa.float64()),
+                      "dec": pa.array(decimals, pa.decimal128(10, 3))})
+    register_both("rounding", table, spark, duck)
+    expressions = sorted({e for e, _, _ in ROUND_CASES})
+    sql = query("select id, " + ", ".join(f"{e} as c{n}" for n, e in enumerate(expressions)) + " from rounding")
+    expected, got = duck.execute(sql), spark.execute(sql)
+    assert got.schema.types == expected.schema.types
+    left = {r["id"]: r for r in expected.to_pylist()}
+    right = {r["id"]: r for r in got.to_pylist()}
+    for row, (expression, value, result) in enumerate(ROUND_CASES):
+        column = f"c{expressions.index(expression)}"
+        assert identical(_independent(expression, value), result), (expression, value)
+        assert identical(left[row][column], result), ("DuckDB", expression, value, left[row][column])
+        assert identical(right[row][column], result), ("Spark", expression, value, right[row][column])
+
+
+def _near_ties(digits: int, count: int, rnd: random.Random) -> list[float]:
+    """Doubles whose ``x * 10^digits`` (or ``x / 10^-digits``) lands on a .5 tie or one ulp beside it."""
+    values = []
+    for _ in range(count):
+        tie = (rnd.randint(0, 2 ** rnd.randint(0, 52)) + 0.5) * rnd.choice([-1, 1])
+        x = tie / 10.0 ** digits if digits >= 0 else tie * 10.0 ** -digits
+        values += [math.nextafter(x, -math.inf), x, math.nextafter(x, math.inf)]
+    return values
+
+
+@pytest.mark.parametrize("digits", [0, 1, 2, 3, 6, 15, 22, 23, -1, -3])
+def test_round_of_doubles_is_bit_identical_near_ties(engines: tuple[SparkEngine, DuckDBEngine], digits: int) -> None:
+    """Where the engines' rules part (a .5 tie of x * 10^n, or one ulp beside it), Spark gives DuckDB's double
+    exactly; for 0 <= n <= 22 that is the exact binary value rounded half away from zero (Python's decimal)."""
+    spark, duck = engines
+    rnd = random.Random(digits)
+    values = [*_near_ties(digits, 300, rnd), 0.0, -0.0, math.nan, math.inf, -math.inf, 1.7976931348623157e308,
+              -1e300, 5e-324, None]
+    table = pa.table({"id": pa.array(range(len(values)), pa.int64()), "x": pa.array(values, pa.float64())})
+    register_both("ties", table, spark, duck)
+    sql = query(f"select id, x, round(x, {digits}) as r, round(x) as r0 from ties")
+    expected = {r["id"]: r for r in duck.execute(sql).to_pylist()}
+    got = {r["id"]: r for r in spark.execute(sql).to_pylist()}
+    differ = [(repr(e["x"]), e["r"], got[k]["r"]) for k, e in expected.items()
+              if not (identical(e["r"], got[k]["r"]) and identical(e["r0"], got[k]["r0"]))]
+    assert not differ, differ[:5]
+    if 0 <= digits <= 22:
+        finite = [e for e in expected.values() if e["x"] is not None and abs(e["x"] * 10.0 ** digits) < 2.0 ** 52]
+        assert all(identical(e["r"], exact_half_away(e["x"], digits)) for e in finite)

@@ -186,10 +186,50 @@ def test_like_patterns_keep_backslashes_literal() -> None:
 
 
 def test_round_and_floor_of_doubles_follow_duckdb_arithmetic() -> None:
-    sql = spark("select round(d, 2), floor(d), ceil(dec), round(dec, 1) from t")
-    assert "ROUND(`t`.`d` * 100.0) / 100.0" in sql
+    sql = spark("select round(d, 2), floor(d), ceil(dec), round(dec, 1), round(2.675, 2) from t")
+    assert "ROUND(`t`.`d`, 2)" not in sql                       # Spark's round of a double reads its text
+    assert "ROUND(ABS(`t`.`d` * 100.0E0))" in sql and "/ 100.0E0" in sql
+    assert "134217729.0E0 * `t`.`d`" in sql                     # the exact product decides a .5 tie
     assert "CAST(FLOOR(`t`.`d`) AS DOUBLE)" in sql
     assert "CEIL(`t`.`dec`)" in sql and "ROUND(`t`.`dec`, 1)" in sql
+    assert "ROUND(2.675, 2)" in sql                             # a DECIMAL literal in DuckDB: rounded exactly
+    binary = spark("select round(d, 23), round(d, -2), round(d) from t")
+    assert "134217729" not in binary and "ROUND(ABS(`t`.`d` / 100.0E0))" in binary
+    assert "SIGN(`t`.`d`) * ROUND(ABS(`t`.`d`))" in binary       # half away from zero, -0.0 kept
+    assert "CAST(NULL AS DOUBLE)" in spark("select round(d, null) from t")
+    assert spark("select round(d, 400) from t").startswith("SELECT `t`.`d` AS")
+
+
+@pytest.mark.parametrize(("sql", "why"), [
+    ("select round(d, i) from t", "needs a literal n"),
+    ("select round(d, 1 + 1) from t", "needs a literal n"),
+    ("select round(some_udf(s), 2) from t", "cannot tell the type of `SOME_UDF(t.s)`"),
+])
+def test_round_of_a_double_that_cannot_be_written_out_is_refused(sql: str, why: str) -> None:
+    message = refused(sql)
+    assert why in message and "round" in message
+
+
+@pytest.mark.parametrize("expression", [
+    "2.675", "1e2", "dec * d", "d + dec", "dec / 3", "i / 2", "dec // 2", "i * 1.5", "coalesce(dec, d)",
+    "case when i > 0 then dec else d end", "greatest(i, 1.5)", "abs(dec * d)", "sum(dec * d)", "avg(dec)",
+    "median(d)", "median(i)", "median(dec)", "quantile_cont(i, 0.5)", "round(i, -1)", "round(dec, 1)", "nullif(dec, d)",
+    "max(dec) over ()",
+])
+def test_numbers_carry_duckdbs_type_into_the_rewrites(expression: str) -> None:
+    """sqlglot types `2.675` as a DOUBLE and `dec * d` as a DECIMAL; DuckDB the other way round, and a DOUBLE
+    rounds, floors and casts differently from a DECIMAL."""
+    import duckdb
+
+    from charter.plugins.spark_sql import _qualified
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT 3::INTEGER AS i, 1.5::DOUBLE AS d, 2.25::DECIMAL(10, 2) AS dec")
+    duck = con.sql(f"SELECT typeof({expression}) FROM t").fetchall()[0][0]
+    con.close()
+    tree = _qualified(sqlglot.parse_one(f"select {expression} from t", read="duckdb"), SCHEMA)
+    ours = tree.selects[0].unalias().meta["duck_type"]
+    assert duck.split("(")[0] == {"INT": "INTEGER"}.get(ours.name, ours.name), (expression, duck, ours)
 
 
 def test_reverse_stops_on_grapheme_clusters_instead_of_splitting_them() -> None:
