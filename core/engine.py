@@ -71,6 +71,9 @@ class EngineConfig:
     project_root: Path
     warehouse: Warehouse
     debug: bool = False
+    files: tuple[str, ...] | None = None
+    """The only files the engine may read: every :class:`FileScan` path of the project (globs allowed).
+    ``None`` (an engine opened outside a project) leaves the engine unconfined."""
 
 
 @runtime_checkable

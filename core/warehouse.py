@@ -10,11 +10,12 @@ from charter.core.diagnostics import (
     Diagnostic,
     EngineError,
     Severity,
+    SpecError,
     UsageError,
     did_you_mean,
     error,
 )
-from charter.core.engine import ColumnInfo, Engine, EngineConfig, EngineType
+from charter.core.engine import ColumnInfo, Engine, EngineConfig, EngineType, FileScan
 from charter.core.project import Project
 
 
@@ -40,13 +41,27 @@ class Warehouse:
             hint = did_you_mean(name, types) or f"installed engines: {', '.join(sorted(types))}"
             if name == "spark":
                 hint = "install the Spark extra: pip install 'charter[spark]'"
+            if engine is None:  # from charter.yaml: say where
+                raise SpecError([self._unknown_engine_at(f"unknown engine `{name}`", hint)])
             raise UsageError(error(f"unknown engine `{name}`", code="unknown-engine", hint=hint))
         self.engine_type = types[name]
+        # the engine may read the files of `path` sources and nothing else (DuckDB locks itself down)
+        files = tuple(dict.fromkeys(path for relation in project.relations.values()
+                                    if isinstance(relation, FileScan) for path in relation.paths))
         self.engine: Engine = self.engine_type.factory(
-            EngineConfig(project.root, project.spec.warehouse, debug))
+            EngineConfig(project.root, project.spec.warehouse, debug, files=files))
         self.registered: set[str] = set()
         self.failed: set[str] = set()
         self._schemas: dict[str, list[ColumnInfo]] = {}
+
+    def _unknown_engine_at(self, message: str, hint: str) -> Diagnostic:
+        """An error at `warehouse.engine` in charter.yaml."""
+        file = "charter.yaml"
+        doc = self.project.documents.get(file)
+        if doc is None:
+            return error(message, file=file, code="unknown-engine", hint=hint)
+        pos = doc.value_position(("warehouse", "engine"))
+        return error(message, file=file, line=pos.line, column=pos.column, code="unknown-engine", hint=hint)
 
     def __enter__(self) -> Warehouse:
         return self

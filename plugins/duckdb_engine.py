@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,8 +65,44 @@ class DuckDBEngine:
                                     hint="another process may hold it; DuckDB allows one writer at a time")) from None
         # fetch everything: DuckDB 2.0 refuses to register Arrow data while a result is unfinished
         self.database = self.connection.execute("select current_database()").fetchall()[0][0]
+        if config.files is not None:
+            self._confine(config.files)
         self.queries_issued = 0
         self._columns: dict[str, list[ColumnInfo]] | None = None
+
+    def _confine(self, files: tuple[str, ...]) -> None:
+        """Let the connection read ``files`` and nothing else, for good.
+
+        Defence in depth behind the SQL guard: with external access off DuckDB opens no file
+        (``read_text``, ``COPY``, ``ATTACH``, ``INSTALL``, replacement scans of paths or Python
+        variables) except the allowed ones, and the locked configuration cannot be switched back.
+        Views over the files are bound when they are read, so the files themselves stay allowed;
+        the warehouse database, its WAL and its spill directory are DuckDB's own and keep working.
+        """
+        paths: list[str] = []
+        directories: list[str] = []
+        for file in files:
+            if glob.has_magic(file):  # a glob: DuckDB lists the folder it starts from
+                base = Path(file)
+                while glob.has_magic(str(base)):
+                    base = base.parent
+                if base.parent != base:  # never allow the whole file system
+                    directories.append(str(base).rstrip("/") + "/")
+            else:
+                paths.append(str(Path(file)))
+        statements = [f"SET allowed_paths = {_list(paths)}", f"SET allowed_directories = {_list(directories)}",
+                      "SET python_enable_replacements = false", "SET enable_external_access = false",
+                      "SET lock_configuration = true"]
+        try:
+            for statement in statements:
+                self.connection.execute(statement)
+        except self._duckdb.Error as exc:
+            # the same database opened twice in one process shares one, already locked, instance
+            locked = self.connection.execute("select current_setting('lock_configuration'), "
+                                             "current_setting('enable_external_access')").fetchall()[0]
+            if not (locked[0] and not locked[1]):
+                raise EngineError(error(f"cannot confine the DuckDB warehouse to the project's files: {_clean(exc)}",
+                                        code="engine-open")) from None
 
     def _view_sql(self, relation: Relation, name: str) -> str:
         if isinstance(relation, FileScan):
@@ -119,6 +156,10 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _list(items: list[str]) -> str:
+    return exp.Array(expressions=[exp.Literal.string(item) for item in items]).sql("duckdb")
 
 
 def _clean(exc: Exception) -> str:
