@@ -7,6 +7,7 @@ and of the key that introduced it. Validation errors are later mapped back throu
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -42,6 +43,20 @@ class _Loader(_BaseLoader):
         """See descend_resolver."""
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+"""Largest spec file read (5 MiB: hand-written specs are a few KiB; this is a bound, not a goal)."""
+MAX_SPEC_BYTES = 2 * 1024 * 1024
+"""Largest spec file loaded (2 MiB: the largest spec or contract in the tests is 190 KiB)."""
+MAX_VALUES = 250_000
+"""Values (keys, scalars, lists, mappings) a spec file may hold, estimated from its separators before it is
+parsed: the parser's tree takes ~700 bytes a value, so 5 MiB of `[],` would take 1.4 GB and 14 s."""
+MAX_ALIAS_USES = 10_000
+"""Aliases of mappings and lists (`*name`, `<<: *name`) one file may use."""
+MAX_ALIAS_NODES = 50_000
+"""Keys, values and items one file may copy in through aliases and merge keys. Aliases share nodes, so a
+few hundred bytes can stand for billions of them (the "billion laughs"); this bounds the expansion. Real
+specs that reuse a block of columns or defaults a few hundred times stay far below it."""
+MAX_DEPTH = 100
+"""Deepest nesting of mappings and lists (specs nest about 6 deep; a cyclic alias nests forever)."""
 
 PathKey = tuple[str | int, ...]
 
@@ -138,8 +153,33 @@ _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
+class _Refused(Exception):
+    """A limit of the builder was exceeded: stops the whole file, with a positioned diagnostic."""
+
+    def __init__(self, message: str, code: str, hint: str, line: int, column: int):
+        super().__init__(message)
+        self.diagnostic = error(message, code=code, hint=hint, line=line, column=column)
+
+
+_BAD = object()  # a scalar that could not be constructed (already diagnosed)
+
+_TAG_WORDS = {"tag:yaml.org,2002:int": "an integer", "tag:yaml.org,2002:float": "a number",
+              "tag:yaml.org,2002:bool": "true or false", "tag:yaml.org,2002:timestamp": "a date or time",
+              "tag:yaml.org,2002:null": "null", "tag:yaml.org,2002:binary": "base64 data"}
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 class _Builder:
-    """Node tree -> Python values, recording positions. Hot: it runs once per node of every spec file."""
+    """Node tree -> Python values, recording positions. Hot: it runs once per node of every spec file.
+
+    The composer resolves an alias to the very node of its anchor, so the tree is a graph: a node met a
+    second time is an alias use. Those are counted, and so is everything built again through them, to bound
+    the expansion; a node met again inside itself is an alias of its own anchor (a cycle).
+    """
 
     def __init__(self, doc: YamlDocument, diagnostics: list[Diagnostic]):
         self.doc = doc
@@ -147,19 +187,123 @@ class _Builder:
         self.constructor = yaml.constructor.SafeConstructor()
         self.values = doc.values
         self.keys = doc.keys
+        self.met: dict[int, PathKey] = {}  # id of every mapping and list built -> the path it was first built at
+        self.alias_uses = 0
+        self.copying = 0  # > 0 while building a node again through an alias
+        self.copied = 0
 
     def scalar(self, node: yaml.Node) -> Any:
         if node.tag == _STR:
             return node.value
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except Exception as exc:  # PyYAML's constructors raise whatever int() and date() raise
+            self.constructor.recursive_objects.clear()
+            self._bad_scalar(node, exc)
+            return _BAD
 
-    def build(self, node: yaml.Node, path: PathKey) -> Any:
+    def _bad_scalar(self, node: yaml.Node, exc: Exception) -> None:
+        text = _shown(str(node.value) if isinstance(node.value, str) else "")
+        tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+        if isinstance(exc, yaml.constructor.ConstructorError):
+            problem = exc.problem or "cannot construct this value"
+            if "could not determine a constructor" in problem:
+                message = f"unknown YAML tag `{tag}`"
+                hint = "spec files use plain YAML: remove the tag, or quote the value to keep it as text"
+            else:
+                message = f"invalid YAML value `{text}` for tag `{tag}`: {problem}"
+                hint = f"remove the `{tag}` tag or fix the value"
+            self._error(node, message, "yaml-value", hint=hint)
+            return
+        what = _TAG_WORDS.get(str(node.tag), "a value")
+        detail = str(exc)
+        if "integer string conversion" in detail:
+            digits = sum(c.isdigit() for c in str(node.value))
+            detail = f"it has {digits:,} digits and at most {sys.get_int_max_str_digits():,} can be read"
+        elif not isinstance(exc, ValueError) or detail.startswith(("invalid literal", "could not convert")):
+            detail = "it is not one"
+        hint = (f"remove the `{tag}` tag, or write {what}" if self._tagged(node)
+                else f"quote it to keep it as text: '{text}'")
+        self._error(node, f"invalid YAML value `{text}`: YAML reads it as {what}, but {detail}", "yaml-value",
+                    hint=hint)
+
+    def _tagged(self, node: yaml.Node) -> bool:
+        """Whether the scalar carries an explicit tag (`!!int x`) rather than one read from its text."""
+        mark = node.start_mark
+        lines = self.doc.lines
+        text = lines[mark.line][mark.column:] if 0 <= mark.line < len(lines) else ""
+        if text.startswith("&"):  # an anchor comes before the tag: `&a !!int 1`
+            text = text.split(None, 1)[1] if " " in text else ""
+        return text.startswith("!")
+
+    def _refuse(self, node: yaml.Node, path: PathKey, message: str, code: str, hint: str) -> _Refused:
+        """The error for ``node`` reached at ``path``: placed at the key that led there when there is one (an
+        aliased node's own position is its anchor's, not the alias's)."""
+        for i in range(len(path), 0, -1):
+            pos = self.keys.get(path[:i])
+            if pos is not None:
+                return _Refused(message, code, hint, *pos)
+        mark = node.start_mark
+        return _Refused(message, code, hint, mark.line + 1, mark.column + 1)
+
+    def _alias(self, node: yaml.Node, path: PathKey) -> Any:
+        """Build ``node`` again: it was reached through an alias (counted where the file writes one, not for
+        the aliases inside what an alias copies: those count as copied nodes)."""
+        if not self.copying:
+            self.alias_uses += 1
+        if self.alias_uses > MAX_ALIAS_USES:
+            raise self._refuse(node, path, f"too many aliases: more than {MAX_ALIAS_USES:,} uses of anchors in "
+                               "one file", "yaml-alias-limit",
+                               "write the repeated blocks out, or split the file")
+        self.copying += 1
+        try:
+            return self.build(node, path, again=True)
+        finally:
+            self.copying -= 1
+
+    def build(self, node: yaml.Node, path: PathKey, again: bool = False) -> Any:
         mark = node.start_mark
         self.values[path] = (mark.line + 1, mark.column + 1)
+        if self.copying:
+            self.copied += 1
+            if self.copied > MAX_ALIAS_NODES:
+                raise self._refuse(node, path, f"aliases expand to too much: more than {MAX_ALIAS_NODES:,} "
+                                   "keys, values and items copied through anchors in one file", "yaml-alias-limit",
+                                   "an alias repeats its anchor's whole content; nest fewer aliases in aliases")
         kind = node.__class__
+        if kind is yaml.ScalarNode:
+            value = self.scalar(node)
+            style = getattr(node, "style", None)
+            if style and isinstance(value, str):
+                if style in "|>":
+                    # block text begins on the line after the indicator; its indent is read from the file
+                    line = mark.line + 2
+                    column = _indent_of(self.doc.lines, line) + 1
+                else:
+                    line, column = mark.line + 1, mark.column + 2
+                self.doc.styles[path] = ScalarStyle(style, line, column)
+            return value
+        if not again:
+            first = self.met.get(id(node))
+            if first is not None:
+                if path[: len(first)] == first:  # met again inside itself
+                    raise self._refuse(node, path, "an alias refers to its own anchor: the value would contain "
+                                       "itself forever", "yaml-recursive-alias",
+                                       "an alias can only refer to an anchor that is complete before it")
+                return self._alias(node, path)
+            if len(path) >= MAX_DEPTH:
+                raise self._refuse(node, path, f"mappings and lists are nested too deeply (more than {MAX_DEPTH} "
+                                   "levels)", "yaml-too-deep", "flatten the structure")
+            self.met[id(node)] = path
         if kind is yaml.MappingNode:
             if any(k.tag == _MERGE for k, _ in node.value):
+                own = sum(1 for k, _ in node.value if k.tag != _MERGE)
                 self.constructor.flatten_mapping(cast(yaml.MappingNode, node))  # `kind` checked above
+                self.copied += 2 * (len(node.value) - own)  # each merged key and value is a copy
+                if self.copied > MAX_ALIAS_NODES:
+                    raise self._refuse(node, path, f"merge keys (`<<`) expand to too much: more than "
+                                       f"{MAX_ALIAS_NODES:,} keys, values and items copied through anchors in "
+                                       "one file", "yaml-alias-limit", "merge fewer or smaller mappings")
             result: dict[Any, Any] = {}
             keys = self.keys
             for key_node, value_node in node.value:
@@ -167,8 +311,11 @@ class _Builder:
                     key = key_node.value
                 else:
                     key = self.scalar(key_node)
+                    if key is _BAD:
+                        continue
                     if not isinstance(key, str | int | float | bool) or key is None:
-                        self._error(key_node, "mapping keys must be plain text", "yaml-key")
+                        self._error(key_node, "mapping keys must be plain text", "yaml-key",
+                                    hint="quote the key to make it text")
                         continue
                     if isinstance(key, bool | float):
                         key = str(key_node.value)
@@ -182,19 +329,7 @@ class _Builder:
                 keys[child] = (km.line + 1, km.column + 1)
                 result[key] = self.build(value_node, child)
             return result
-        if kind is yaml.SequenceNode:
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = self.scalar(node)
-        style = getattr(node, "style", None)
-        if style and isinstance(value, str):
-            if style in "|>":
-                # block text begins on the line after the indicator; its indent is read from the file
-                line = mark.line + 2
-                column = _indent_of(self.doc.lines, line) + 1
-            else:
-                line, column = mark.line + 1, mark.column + 2
-            self.doc.styles[path] = ScalarStyle(style, line, column)
-        return value
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
     def _error(self, node: yaml.Node, message: str, code: str, hint: str | None = None) -> None:
         self.diagnostics.append(error(message, code=code, hint=hint, file=self.doc.file,
@@ -209,7 +344,7 @@ def read_text(path: Path, display: str, diagnostics: list[Diagnostic],
         if size > max_bytes:
             diagnostics.append(error(
                 f"file is too large to be a spec file ({size:,} bytes; the limit is {max_bytes:,})",
-                file=display, code="file-too-large",
+                file=display, line=1, column=1, code="file-too-large",
                 hint="keep data out of spec files, or exclude this file in charter.yaml (`exclude:`)"))
             return None
         raw = path.read_bytes()
@@ -236,6 +371,12 @@ def read_text(path: Path, display: str, diagnostics: list[Diagnostic],
 def parse_yaml(text: str, display: str, diagnostics: list[Diagnostic]) -> YamlDocument | None:
     """Parse one YAML document; problems become diagnostics and ``None`` is returned."""
     doc = YamlDocument(file=display, data=None, lines=text.splitlines())
+    values = text.count(",") + text.count("\n") + text.count("- ") + text.count("[") + text.count("{")
+    if values > MAX_VALUES:  # every value but the first needs one of these before it (or is on its own line)
+        diagnostics.append(error(f"file holds too many YAML values to be a spec file (about {values:,}; the limit "
+                                 f"is {MAX_VALUES:,})", file=display, line=1, column=1, code="file-too-large",
+                                 hint="split it into several spec files, or keep data out of spec files"))
+        return None
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -251,6 +392,8 @@ def parse_yaml(text: str, display: str, diagnostics: list[Diagnostic]) -> YamlDo
             hint = "put each document in its own file"
         elif exc.context:
             problem = f"{problem} ({exc.context})"
+        if hint is None:
+            hint = "check the indentation, brackets and quotes here; quote text that contains `: ` or `#`"
         diagnostics.append(error(f"invalid YAML: {problem}", file=display,
                                  line=mark.line + 1 if mark else None,
                                  column=mark.column + 1 if mark else None, code="yaml-syntax", hint=hint))
@@ -266,15 +409,17 @@ def parse_yaml(text: str, display: str, diagnostics: list[Diagnostic]) -> YamlDo
     local: list[Diagnostic] = []
     try:
         doc.data = _Builder(doc, local).build(node, ())
-    except yaml.constructor.ConstructorError as exc:
+    except _Refused as exc:
+        local.append(exc.diagnostic.with_position(display, exc.diagnostic.line, exc.diagnostic.column))
+    except yaml.constructor.ConstructorError as exc:  # a merge key (`<<`) whose value is not a mapping
         mark = exc.problem_mark
         local.append(error(f"invalid YAML value: {exc.problem}", file=display,
-                           line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
-                           code="yaml-syntax"))
+                           line=mark.line + 1 if mark else 1, column=mark.column + 1 if mark else 1,
+                           code="yaml-syntax", hint="`<<:` merges a mapping or a list of mappings into this one"))
     diagnostics.extend(local)
     return None if any(d.is_error for d in local) else doc
 
 
 def load_yaml_file(path: Path, display: str, diagnostics: list[Diagnostic]) -> YamlDocument | None:
-    text = read_text(path, display, diagnostics)
+    text = read_text(path, display, diagnostics, MAX_SPEC_BYTES)
     return None if text is None else parse_yaml(text, display, diagnostics)

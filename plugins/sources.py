@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
+import os
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -49,11 +51,14 @@ class PathSource(SourceSpec):
             field = ("path", index) if len(self.path) > 1 else ("path",)
             full = (root / entry).resolve() if not Path(entry).is_absolute() else Path(entry).resolve()
             if not ctx.allow_outside_root and not full.is_relative_to(root):
-                raise FieldProblem(f"`{entry}` is outside the project root", field=field, code="path-outside-root",
-                                   hint="keep data inside the project, or set `allow_paths_outside_root: true` "
-                                        "in charter.yaml")
-            matches = sorted(glob.glob(str(full), recursive=True)) if glob.has_magic(str(full)) else \
-                ([str(full)] if full.exists() else [])
+                lexical = Path(os.path.normpath(root / entry))
+                link = "" if glob.has_magic(entry) or lexical == full else f" (a link to `{full}`)"
+                raise FieldProblem(f"`{entry}` is outside the project root{link}", field=field,
+                                   code="path-outside-root", hint=_OUTSIDE_HINT)
+            if glob.has_magic(str(full)):
+                matches = _glob(full, None if ctx.allow_outside_root else root, entry, field)
+            else:
+                matches = [str(full)] if full.exists() else []
             if not matches:
                 raise FieldProblem(f"no file matches `{entry}`", field=field, code="path-not-found",
                                    hint=f"paths are relative to the project root ({root.name}/)")
@@ -69,6 +74,102 @@ class PathSource(SourceSpec):
                                field=("path",), code="mixed-formats")
         fmt = self.format or formats.pop()
         return FileScan(fmt, tuple(paths), dict(self.options))
+
+
+_OUTSIDE_HINT = "keep data inside the project, or set `allow_paths_outside_root: true` in charter.yaml"
+MAX_GLOB_ENTRIES = 100_000
+"""Folder entries one glob may look at (a `**` over a link loop would otherwise never end)."""
+
+
+def _glob(pattern: Path, root: Path | None, entry: str, field: tuple[str | int, ...]) -> list[str]:
+    """Files matching ``pattern`` (absolute, `*`, `?`, `[...]`, `**`), as resolved paths, sorted.
+
+    Like ``glob.glob(recursive=True)`` (hidden names, links followed), except that every folder walked and
+    every file matched is resolved: with ``root`` set, one outside it (a link out of the project) is refused,
+    naming it. A folder is walked once per remaining pattern, so link loops end.
+    """
+    parts = pattern.parts
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    found: set[str] = set()
+    walked: set[tuple[Path, tuple[str, ...]]] = set()
+    looked = 0
+
+    def checked(path: Path, what: str) -> Path:
+        real = path.resolve()
+        if root is not None and not real.is_relative_to(root):
+            shown = path.relative_to(root) if path.is_relative_to(root) else path
+            raise FieldProblem(f"`{entry}` {what} `{shown}`, a link to `{real}` outside the project root",
+                               field=field, code="path-outside-root", hint=_OUTSIDE_HINT)
+        return real
+
+    def entries(folder: Path) -> list[os.DirEntry[str]]:
+        nonlocal looked
+        try:
+            with os.scandir(folder) as it:
+                listed = list(it)
+        except OSError:
+            return []
+        looked += len(listed)
+        if looked > MAX_GLOB_ENTRIES:
+            raise FieldProblem(f"`{entry}` looks at more than {MAX_GLOB_ENTRIES:,} files and folders",
+                               field=field, code="glob-too-large", hint="use a narrower pattern")
+        return listed
+
+    def walk(folder: Path, rest: tuple[str, ...]) -> None:
+        key = (folder.resolve(), rest)
+        if key in walked:  # a link loop, or a folder reached twice
+            return
+        walked.add(key)
+        part, after = rest[0], rest[1:]
+        if part == "**":  # zero or more folders
+            if after:
+                walk(folder, after)
+            for item in entries(folder):
+                if not _visible(item.name, part):
+                    continue
+                if _is_dir(item):
+                    child = Path(item.path)
+                    checked(child, "reaches the folder")
+                    walk(child, rest)
+                elif not after and _is_file(item):
+                    found.add(str(checked(Path(item.path), "matches the file")))
+            return
+        if glob.has_magic(part):
+            children = [Path(item.path) for item in entries(folder)
+                        if _visible(item.name, part) and fnmatch.fnmatchcase(item.name, part)]
+        else:
+            children = [folder / part]
+        for child in children:
+            if after:
+                if child.is_dir():
+                    checked(child, "reaches the folder")
+                    walk(child, after)
+            elif child.is_file():
+                found.add(str(checked(child, "matches the file")))
+
+    base = Path(*parts[:first])
+    if base.is_dir():
+        walk(base, parts[first:])
+    return sorted(found)
+
+
+def _visible(name: str, part: str) -> bool:
+    """glob's rule: a name starting with `.` matches only a pattern starting with `.`."""
+    return not name.startswith(".") or part.startswith(".")
+
+
+def _is_dir(item: os.DirEntry[str]) -> bool:
+    try:
+        return item.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(item: os.DirEntry[str]) -> bool:
+    try:
+        return item.is_file()
+    except OSError:
+        return False
 
 
 class TableSource(SourceSpec):
@@ -131,6 +232,10 @@ def _map_offset(template: str, rendered: str, offset: int | None) -> int | None:
     column = offset - (rendered.rfind("\n", 0, offset) + 1)
     start = _line_offset(template, line)
     line_text = template[start:].split("\n", 1)[0]
+    # `{{ ref('t') }}` renders shorter: what follows the offset on its line is the same text in both
+    rest = rendered[offset:].split("\n", 1)[0]
+    if rest and line_text.endswith(rest):
+        return start + len(line_text) - len(rest)
     return start + min(column, len(line_text))
 
 
