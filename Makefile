@@ -73,12 +73,12 @@ demo: check-lock $(STAMP)
 	@echo; echo "Browse it all in the terminal:  $(CHARTER) --project specs tui"
 
 test: check-lock $(STAMP) typecheck
-	$(BIN)/ruff check core plugins catalog tui charter tests benchmarks $(PLUGIN)
+	$(BIN)/ruff check core plugins catalog tui charter tests benchmarks tools $(PLUGIN)
 	$(BIN)/python -m pytest -q
 	cd $(PLUGIN) && ../../$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check core plugins catalog tui charter tests benchmarks $(PLUGIN)
+	$(BIN)/ruff check core plugins catalog tui charter tests benchmarks tools $(PLUGIN)
 
 # mypy does not follow setuptools' package-dir mapping: give it a symlinked view of the package
 typecheck: $(STAMP)
