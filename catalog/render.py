@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
+
+from charter.core.safetext import clean
+from charter.core.safetext import markup as escape
+from charter.core.safetext import text as plain
 
 if TYPE_CHECKING:
     from charter.catalog.query import Health, LineageNode, ObjectInfo
@@ -22,7 +25,7 @@ DIMENSIONS = ("completeness", "uniqueness", "validity", "accuracy", "consistency
 
 def status_badge(status: str) -> Text:
     """``✔ certified`` in green, ``deprecated`` in red, ``draft`` in yellow, ``active`` plain."""
-    label = "✔ certified" if status == "certified" else status
+    label = "✔ certified" if status == "certified" else clean(status)
     return Text(label, style=STATUS_STYLE.get(status, ""))
 
 
@@ -40,11 +43,12 @@ def governance_facts(obj: ObjectInfo) -> list[tuple[str, str]]:
 
 
 def facts_grid(pairs: Sequence[tuple[str, str | Text]]) -> Table:
+    """Label and value pairs; a ``str`` value is spec or data text, shown as written (never as markup)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column(overflow="fold")
     for label, value in pairs:
-        grid.add_row(label, value)
+        grid.add_row(plain(label), value if isinstance(value, Text) else plain(value, multiline=True))
     return grid
 
 
@@ -91,7 +95,8 @@ def health_table(health: Sequence[Health], *, bar_width: int = 10) -> Table | Te
             failing.append(f"[red]{h.errors} error{'s' if h.errors > 1 else ''}[/]")
         if h.warnings:
             failing.append(f"[yellow]{h.warnings} warning{'s' if h.warnings > 1 else ''}[/]")
-        table.add_row(h.dataset, h.dimension, f"{h.passed}/{h.total}", bar, ", ".join(failing) or "[green]none[/]")
+        table.add_row(plain(h.dataset), plain(h.dimension), f"{h.passed}/{h.total}", bar,
+                      ", ".join(failing) or "[green]none[/]")
     return table
 
 
@@ -102,14 +107,14 @@ def samples_table(samples: Sequence[dict[str, Any]], *, max_columns: int = 6) ->
         return Text("no sample rows", style="dim")
     columns = list(dict.fromkeys(key for sample in samples for key in sample))
 
-    def cell(sample: dict[str, Any], column: str) -> str:
+    def cell(sample: dict[str, Any], column: str) -> Text:  # data: shown as written, never as markup
         value = sample.get(column)
-        return "NULL" if value is None else str(value)
+        return Text("NULL") if value is None else plain(value)
 
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     if len(columns) <= max_columns:
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(plain(column), overflow="fold")
         for sample in samples:
             table.add_row(*(cell(sample, c) for c in columns))
         return table
@@ -117,5 +122,5 @@ def samples_table(samples: Sequence[dict[str, Any]], *, max_columns: int = 6) ->
     for number in range(1, len(samples) + 1):
         table.add_column(f"row {number}", overflow="fold")
     for column in columns:
-        table.add_row(column, *(cell(sample, column) for sample in samples))
+        table.add_row(plain(column), *(cell(sample, column) for sample in samples))
     return table

@@ -1,7 +1,9 @@
 """Replace a file so that a crash at any point leaves either the old or the new content, never half.
 
-Used for everything Charter writes that people commit or rely on: environment locks, sign-offs, run
-manifests, drift baselines, imported specs.
+Used for every file Charter writes (the DuckDB catalog aside, which DuckDB writes itself): environment
+locks, sign-offs, run manifests, drift baselines, imported specs, reports written with ``--output``,
+scaffolded projects and plugins. A failed write (a full disk, a missing permission) raises the
+``OSError`` and leaves the previous file as it was.
 """
 
 from __future__ import annotations
@@ -10,18 +12,22 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import IO
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, fsync it, rename it over ``path``, fsync the folder.
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text is UTF-8) to a temporary file beside ``path``, fsync it, rename it over ``path``,
+    fsync the folder.
 
     The temporary name is unique (two writers never share it) and is removed if anything fails.
     """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            _write(handle, payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -30,6 +36,11 @@ def atomic_write(path: Path, text: str) -> None:
             os.unlink(tmp)
         raise
     _fsync_folder(path.parent)
+
+
+def _write(handle: IO[bytes], payload: bytes) -> None:
+    """The one place bytes reach the disk (tests replace it to simulate a full disk)."""
+    handle.write(payload)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -44,6 +44,9 @@ def build_app() -> typer.Typer:
 
     pm = build_plugin_manager(entrypoints="--no-entrypoint-plugins" not in sys.argv)
     pm.hook.charter_cli_commands(cli=app)
+    broken = [f.to_diagnostic() for f in pm.faults if f.where == "charter_cli_commands"]
+    if broken:  # its commands are missing: say why, on stderr, whatever the command
+        render_diagnostics(broken)
     return app
 
 

@@ -52,7 +52,9 @@ def console() -> Console:
     if "out" not in _CONSOLES:
         from rich.console import Console
 
-        _CONSOLES["out"] = Console(highlight=False, soft_wrap=False)
+        from charter.core.safetext import protect
+
+        _CONSOLES["out"] = protect(Console(highlight=False, soft_wrap=False))
     return _CONSOLES["out"]
 
 
@@ -60,7 +62,9 @@ def console_err() -> Console:
     if "err" not in _CONSOLES:
         from rich.console import Console
 
-        _CONSOLES["err"] = Console(stderr=True, highlight=False)
+        from charter.core.safetext import protect
+
+        _CONSOLES["err"] = protect(Console(stderr=True, highlight=False))
     return _CONSOLES["err"]
 
 
@@ -116,8 +120,10 @@ def render_diagnostics(diagnostics: list[Diagnostic], *, fmt: str = "text", proj
 
 
 def one_line(text: str | None) -> str:
-    """A description as one line for a table cell."""
-    return " ".join((text or "").split())
+    """A description as one line for a table cell, without terminal control in it."""
+    from charter.core.safetext import clean
+
+    return " ".join(clean(text).split())
 
 
 def remaining_width(*columns: list[str], minimum: int = 20) -> int:

@@ -145,11 +145,11 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.
 def render_text(diagnostics: Sequence[Diagnostic], console: Any, *, source_lines: dict[str, list[str]] | None
                 = None) -> None:
     """Print diagnostics compiler-style: ``file:line:col: error: message``, the source line, a caret."""
-    from rich.markup import escape
+    from charter.core.safetext import markup as escape  # user text: no markup, no terminal control
 
     for d in sorted(diagnostics, key=sort_key):
         where = f"[bold]{escape(d.location)}[/bold]: " if d.location else ""
-        console.print(f"{where}[{_STYLE[d.severity]}]{d.severity.value}[/]: {escape(d.message)}",
+        console.print(f"{where}[{_STYLE[d.severity]}]{d.severity.value}[/]: {escape(d.message, multiline=True)}",
                       highlight=False, soft_wrap=True)
         lines = (source_lines or {}).get(d.file or "")
         if lines and d.line is not None and 0 < d.line <= len(lines):
@@ -158,7 +158,7 @@ def render_text(diagnostics: Sequence[Diagnostic], console: Any, *, source_lines
             if d.column is not None:
                 console.print(f"       | {' ' * (d.column - 1)}[bold red]^[/]", highlight=False)
         if d.hint:
-            console.print(f"       = [cyan]hint[/]: {escape(d.hint)}", highlight=False, soft_wrap=True)
+            console.print(f"       = [cyan]hint[/]: {escape(d.hint, multiline=True)}", highlight=False, soft_wrap=True)
     errors = sum(1 for d in diagnostics if d.is_error)
     warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
     if errors or warnings:

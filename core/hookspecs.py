@@ -17,7 +17,10 @@ registered by two plugins as an error naming both. They never use ``firstresult`
 silently shadow another.
 
 A plugin that raises in a hook is reported by name (``charter plugins`` lists it as broken) and the
-rest keeps working; a notifier that fails never loses check results.
+rest keeps working; a notifier that fails never loses check results. ``SystemExit`` counts as raising
+(only ``KeyboardInterrupt`` goes through). Run hooks observe and never decide: each implementation
+receives its own deep copy of the run's objects, so nothing a plugin changes reaches the run's
+results, the other plugins or the exit code.
 """
 
 from __future__ import annotations
@@ -146,7 +149,8 @@ def charter_cli_commands(cli: typer.Typer) -> None:
     ``cli.add_typer(...)``. Give every command a docstring with an example and, where it prints
     data, a ``--format json`` option. Import heavy libraries inside the command functions so that
     ``charter --help`` stays fast. Raise :class:`charter.plugin_api.UsageError` for a bad argument:
-    it is printed as a diagnostic with exit code 2. Return value ignored.
+    it is printed as a diagnostic with exit code 2. Return value ignored. An exception here is shown
+    as a warning when ``charter`` starts and listed by ``charter plugins``; the other commands work.
 
     Since API version 1.
     """
@@ -157,8 +161,9 @@ def charter_run_started(run: RunInfo) -> None:
     """Called once when a run starts (``charter run``), before any check executes.
 
     ``run`` is a :class:`charter.plugin_api.RunInfo`: run id, project name and root, command,
-    engine, start time and the ``--select`` arguments. Return value ignored. An exception is
-    reported against the plugin; the run goes on.
+    engine, start time and the ``--select`` arguments. Return value ignored. An exception
+    (``SystemExit`` included) is reported against the plugin; the run goes on. ``run`` is this
+    implementation's own copy: changing it changes nothing else.
 
     Since API version 1.
     """
@@ -171,8 +176,9 @@ def charter_check_finished(run: RunInfo, result: CheckResult) -> None:
     ``run`` is the run's :class:`charter.plugin_api.RunInfo`; ``result`` a
     :class:`charter.plugin_api.CheckResult` (suite, dataset, rule, rule type, dimension, severity,
     outcome, observed value, unexpected counts and percents, PII-free samples, compiled SQL).
-    Return value ignored. An exception is reported against the plugin; the run and its results
-    are not affected.
+    Return value ignored. An exception (``SystemExit`` included) is reported against the plugin;
+    the run and its results are not affected. ``result`` is this implementation's own copy: setting
+    its ``outcome`` changes neither the run's verdict nor what other plugins receive.
 
     Since API version 1.
     """
@@ -185,8 +191,9 @@ def charter_run_finished(run: RunInfo, summary: RunSummary) -> None:
     ``run`` is the run's :class:`charter.plugin_api.RunInfo`; ``summary`` a
     :class:`charter.plugin_api.RunSummary` with every check result, the metric values, the source
     fingerprints and the finish time. Use it for notifiers, custom stores or lineage emitters.
-    Return value ignored; an exception is reported against the plugin and does not change the
-    exit code.
+    Return value ignored; an exception (``SystemExit`` included) is reported against the plugin
+    and does not change the exit code. ``summary`` is this implementation's own copy: the run's
+    verdict and exit code are computed from Charter's results, whatever a plugin does to it.
 
     Since API version 1.
     """

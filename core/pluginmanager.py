@@ -9,11 +9,22 @@ ordinary hook call.
 
 Fault isolation. Every implementation of an isolated hook (all hooks) is wrapped when its plugin is
 registered — however it is registered — so that an exception is recorded as a :class:`PluginFault`
-naming the plugin (and its distribution and version) instead of propagating:
+naming the plugin (and its distribution and version) instead of propagating. That includes
+``SystemExit`` and every other ``BaseException`` but ``KeyboardInterrupt`` (Ctrl-C still stops
+Charter): a plugin calling ``sys.exit(0)`` cannot end a run, or choose its exit code.
 
 - a plain implementation that raises contributes nothing (``None``) and the other ones still run;
 - a wrapper (new style ``wrapper=True`` or old style ``hookwrapper=True``) that raises before it
   yields is skipped, and one that raises after it yields leaves the result as it was.
+
+Run hooks observe. Every implementation of a run hook (``charter_run_started``,
+``charter_check_finished``, ``charter_run_finished``) receives its own deep copy of the run's objects
+(:func:`charter.core.results.hook_view`): what one plugin changes in them is seen by nobody, neither
+the other plugins nor the run, whose results and exit code are Charter's alone.
+
+API version. A plugin module must declare ``CHARTER_API_VERSION``; one that does not, or whose versions
+do not include :data:`API_VERSION`, is refused (a load fault naming it). Built-in plugins ship with
+Charter and are exempt, as are objects registered in-process that are not modules.
 
 Registries. A registry hook returns a list per plugin; :meth:`CharterPluginManager.registry`
 flattens them into ``(plugin name, item)`` pairs in call order. Items a wrapper adds are attributed
@@ -40,8 +51,8 @@ from charter.core.diagnostics import Diagnostic, did_you_mean, error, warning
 ENTRY_POINT_GROUP = "charter"
 API_VERSION = 1
 """Version of the plugin API. A plugin declares ``CHARTER_API_VERSION = 1`` (an int, or a tuple of the
-versions it supports) in the module it registers; one that does not support this version is refused
-with a message naming it."""
+versions it supports) in the module it registers; one that does not declare it, or does not support this
+version, is refused with a message naming it."""
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "charter.plugins.duckdb_engine",
@@ -142,6 +153,8 @@ class CharterPluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
         self.faults: list[PluginFault] = []
+        self.occurrences: list[PluginFault] = []
+        """Every fault as it happened, repeats included (``faults`` lists each distinct one once)."""
         self._origin: dict[str, tuple[Source, str | None, str | None]] = {}
 
     # -- loading -----------------------------------------------------------------------------
@@ -157,9 +170,11 @@ class CharterPluginManager(pluggy.PluginManager):
         self._origin[name] = (source, distribution, version)
         try:
             plugin = loader() if loader is not None else importlib.import_module(module_name)
-            declared = check_api_version(plugin)
+            declared = check_api_version(plugin, required=source != "builtin" and isinstance(plugin, ModuleType))
             self.register(plugin, name=name)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit at import time included: a plugin never ends Charter
             self._fault(name, "load", exc)
             return
         module = getattr(plugin, "__name__", module_name)
@@ -196,6 +211,7 @@ class CharterPluginManager(pluggy.PluginManager):
         message = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         details = "" if isinstance(exc, str) else "".join(traceback.format_exception(exc))
         fault = PluginFault(plugin, where, message, distribution, version, details, source)
+        self.occurrences.append(fault)
         if any((f.plugin, f.where, f.error) == (plugin, where, message) for f in self.faults):
             return
         self.faults.append(fault)
@@ -222,11 +238,17 @@ class CharterPluginManager(pluggy.PluginManager):
                     impl.function = self._guard(impl.function, name, caller.name, tag)  # type: ignore[misc]
 
     def _guard(self, function: Callable[..., Any], plugin: str, hook: str, tag: bool) -> Callable[..., Any]:
+        observe = hook in LIFECYCLE_HOOKS
+
         @functools.wraps(function)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
+                if observe:
+                    args, kwargs = _views(args, kwargs)
                 result = function(*args, **kwargs)
-            except Exception as exc:
+            except _NOT_ISOLATED:
+                raise
+            except BaseException as exc:
                 self._fault(plugin, hook, exc)
                 return None
             if tag and result is not None:
@@ -242,15 +264,21 @@ class CharterPluginManager(pluggy.PluginManager):
                        tag: bool) -> Callable[..., Any]:
         """A new-style wrapper (``wrapper=True``): ``result = yield`` receives the inner result or raises."""
 
+        observe = hook in LIFECYCLE_HOOKS
+
         @functools.wraps(function)
         def guarded(*args: Any, **kwargs: Any) -> Generator[None, Any, Any]:
             try:
+                if observe:
+                    args, kwargs = _views(args, kwargs)
                 gen = function(*args, **kwargs)
                 next(gen)
             except StopIteration:
                 self._fault(plugin, hook, "the wrapper did not yield")
                 return (yield)
-            except Exception as exc:
+            except _NOT_ISOLATED:
+                raise
+            except BaseException as exc:
                 self._fault(plugin, hook, exc)
                 return (yield)
             try:
@@ -260,7 +288,9 @@ class CharterPluginManager(pluggy.PluginManager):
                     gen.throw(inner_exc)
                 except StopIteration as stop:
                     return self._tag(stop.value, plugin, [], hook) if tag else stop.value
-                except Exception as exc:
+                except _NOT_ISOLATED:
+                    raise
+                except BaseException as exc:
                     if exc is not inner_exc:
                         self._fault(plugin, hook, exc)
                     raise inner_exc from None
@@ -272,7 +302,9 @@ class CharterPluginManager(pluggy.PluginManager):
                 gen.send(inner)
             except StopIteration as stop:
                 return self._tag(stop.value, plugin, received, hook) if tag else stop.value
-            except Exception as exc:
+            except _NOT_ISOLATED:
+                raise
+            except BaseException as exc:
                 self._fault(plugin, hook, exc)
                 return inner
             gen.close()
@@ -285,16 +317,22 @@ class CharterPluginManager(pluggy.PluginManager):
                            tag: bool) -> Callable[..., Any]:
         """An old-style wrapper (``hookwrapper=True``): ``outcome = yield`` receives a pluggy ``Result``."""
 
+        observe = hook in LIFECYCLE_HOOKS
+
         @functools.wraps(function)
         def guarded(*args: Any, **kwargs: Any) -> Generator[None, Any, None]:
             try:
+                if observe:
+                    args, kwargs = _views(args, kwargs)
                 gen = function(*args, **kwargs)
                 next(gen)
             except StopIteration:
                 self._fault(plugin, hook, "the wrapper did not yield")
                 yield
                 return
-            except Exception as exc:
+            except _NOT_ISOLATED:
+                raise
+            except BaseException as exc:
                 self._fault(plugin, hook, exc)
                 yield
                 return
@@ -304,7 +342,9 @@ class CharterPluginManager(pluggy.PluginManager):
                 gen.send(outcome)
             except StopIteration:
                 pass
-            except Exception as exc:
+            except _NOT_ISOLATED:
+                raise
+            except BaseException as exc:
                 self._fault(plugin, hook, exc)
             else:
                 gen.close()
@@ -401,10 +441,15 @@ class NamedRegistry:
                          for name, item in sorted(self.items.items()))
 
 
-def check_api_version(plugin: Any) -> int | tuple[int, ...] | None:
-    """Refuse a plugin whose ``CHARTER_API_VERSION`` does not include :data:`API_VERSION`."""
+def check_api_version(plugin: Any, *, required: bool = False) -> int | tuple[int, ...] | None:
+    """Refuse a plugin whose ``CHARTER_API_VERSION`` does not include :data:`API_VERSION`, and, when
+    ``required`` (plugin modules other than the built-ins), one that does not declare it."""
     declared = getattr(plugin, "CHARTER_API_VERSION", None)
     if declared is None:
+        if required:
+            raise IncompatiblePlugin(f"does not declare CHARTER_API_VERSION; add `CHARTER_API_VERSION = "
+                                     f"{API_VERSION}` to the module once it works with plugin API version "
+                                     f"{API_VERSION}")
         return None
     supported = tuple(declared) if isinstance(declared, tuple | list | set | frozenset) else (declared,)
     if not supported or not all(isinstance(v, int) and not isinstance(v, bool) for v in supported):
@@ -439,3 +484,15 @@ def build_plugin_manager(project_modules: Sequence[str] = (), *, entrypoints: bo
 
 def _same(plugin: object) -> object:
     return plugin
+
+
+_NOT_ISOLATED = (KeyboardInterrupt, GeneratorExit)
+"""What a plugin's hook may still raise through Charter: Ctrl-C stops the command; ``GeneratorExit`` is
+how Python closes a wrapper. Everything else (``SystemExit`` included) is the plugin's fault."""
+
+
+def _views(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A run hook's arguments as this implementation's own copies (see :func:`hook_view`)."""
+    from charter.core.results import hook_view
+
+    return tuple(hook_view(a) for a in args), {k: hook_view(v) for k, v in kwargs.items()}

@@ -1,7 +1,12 @@
-"""Typed objects passed to lifecycle hooks and stored in the catalog."""
+"""Typed objects passed to lifecycle hooks and stored in the catalog.
+
+Run hooks receive :func:`hook_view` copies of these objects, never the run's own: a plugin can read
+everything, and change nothing that the run, the other plugins or the exit code depend on.
+"""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -89,7 +94,25 @@ class RunSummary:
     """Per dataset checked: the one scan's SQL, its duration (ms), the number of queries and of rules."""
     problems: list[Diagnostic] = field(default_factory=list)
     """What could not be computed without failing the run (e.g. a metric snapshot)."""
+    unsaved: list[str] = field(default_factory=list)
+    """What of the run's record could not be saved (the run manifest, the catalog), in words; set by the
+    runner after the run hooks. A run with anything here exits with :data:`EXIT_NOT_SAVED`."""
 
     @property
     def failed(self) -> bool:
         return any(c.failed and c.severity == "error" for c in self.checks)
+
+
+EXIT_NOT_SAVED = 3
+"""Exit code of `charter run` when its results were printed but its record (the run manifest, the catalog)
+or its `--output` report could not be saved, e.g. on a full disk."""
+
+
+def hook_view(value: Any) -> Any:
+    """A deep copy of a run hook's argument, sharing only the loaded project (large, and not part of the
+    results): what a plugin changes in it stays in its own copy."""
+    project = getattr(value, "project", None)
+    if project is None:
+        project = getattr(getattr(value, "run", None), "project", None)
+    memo: dict[int, Any] = {id(project): project} if project is not None else {}
+    return copy.deepcopy(value, memo)

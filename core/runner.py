@@ -6,6 +6,12 @@ before any rule runs; ``charter_check_finished(run, result)`` once per rule, as 
 ``charter_run_finished(run, summary)`` once at the end, also when checks fail. A spec or usage error
 stops the run before it starts (no hook fires). Other features (run manifests, the catalog, metric
 snapshots) plug into these hooks and into :class:`RunSummary`.
+
+Hooks observe and never decide: each implementation receives its own copy of the run's objects
+(:func:`charter.core.results.hook_view`), so the summary returned — and the exit code computed from it
+— is exactly what the checks produced, whatever a plugin changes, raises or calls (``sys.exit``
+included). A fault of a built-in plugin that keeps the run's record (:data:`RECORD_PLUGINS`) is listed
+in ``summary.unsaved``: the results are complete, but they were not saved.
 """
 
 from __future__ import annotations
@@ -20,13 +26,20 @@ from sqlglot import exp
 
 from charter.core import fingerprint as fp
 from charter.core.diagnostics import Diagnostic, SpecError, has_errors, sort_key
+from charter.core.pluginmanager import LIFECYCLE_HOOKS
 from charter.core.quality import QualityEvaluator, RuleRef, ScanPlan, compile_plan, execute_plan
 from charter.core.quality_select import select_rules
-from charter.core.results import RunInfo, RunSummary
+from charter.core.results import RunInfo, RunSummary, hook_view
 from charter.core.warehouse import Warehouse
 
 if TYPE_CHECKING:
+    from charter.core.pluginmanager import PluginFault
     from charter.core.project import Project
+
+
+RECORD_PLUGINS: dict[str, str] = {"charter.plugins.run_manifest": "the run manifest",
+                                  "charter.plugins.catalog_recorder": "the catalog's record of the run"}
+"""The built-in plugins that keep the run's record, and what each keeps."""
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -106,7 +119,9 @@ def execute_run(project: Project, *, selection: list[str] | None = None, engine:
     :class:`~charter.core.diagnostics.SpecError` for spec problems; check failures are results.
     """
     assert project.plugin_manager is not None, "load the project with load_project()"
-    hook = project.plugin_manager.hook
+    pm = project.plugin_manager
+    hook = pm.hook
+    faults_before = len(pm.occurrences)
     refs = select_rules(project, list(selection or []))
     sizes = sample_size_for(project, sample_size)
     with Warehouse(project, engine=engine, debug=debug) as warehouse:
@@ -115,7 +130,7 @@ def execute_run(project: Project, *, selection: list[str] | None = None, engine:
                       engine=warehouse.engine_type.name, started_at=datetime.now(UTC),
                       project_root=str(project.root), selection=list(selection or []), project=project,
                       sample_size=sample_size)
-        hook.charter_run_started(run=run)
+        hook.charter_run_started(run=hook_view(run))
         summary = RunSummary(run)
         evaluator = warehouse.engine if isinstance(warehouse.engine, QualityEvaluator) else None
         with _progress(progress, len(refs)) as advance:
@@ -123,15 +138,22 @@ def execute_run(project: Project, *, selection: list[str] | None = None, engine:
                 advance(f"{plan.dataset}: {len(plan.rules)} rules", 0)
                 _run_plan(project, warehouse, plan, summary, evaluator, sizes)
                 for result in summary.checks[-len(plan.rules):]:
-                    hook.charter_check_finished(run=run, result=result)
+                    hook.charter_check_finished(run=hook_view(run), result=hook_view(result))
                 advance(plan.dataset, len(plan.rules))
         if snapshot_metrics if snapshot_metrics is not None else not selection:
             from charter.core.semantic.snapshot import snapshot_metrics as snapshot
 
             summary.metrics = snapshot(project, warehouse, diagnostics=summary.problems)
         summary.finished_at = datetime.now(UTC)
-        hook.charter_run_finished(run=run, summary=summary)
+        hook.charter_run_finished(run=hook_view(run), summary=hook_view(summary))
+    summary.unsaved = _unsaved(pm.occurrences[faults_before:])
     return summary
+
+
+def _unsaved(faults: list[PluginFault]) -> list[str]:
+    """What of the run's record the faults of the record-keeping plugins lost, in words."""
+    return [f"{RECORD_PLUGINS[f.plugin]} could not be saved (`{f.where}`): {f.error}" for f in faults
+            if f.plugin in RECORD_PLUGINS and f.where in LIFECYCLE_HOOKS]
 
 
 def _run_plan(project: Project, warehouse: Warehouse, plan: ScanPlan, summary: RunSummary,

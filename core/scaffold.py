@@ -81,6 +81,8 @@ def write_new_project(directory: Path, name: str | None = None) -> list[Path]:
         if path.exists():
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        from charter.core.atomicfile import atomic_write
+
+        atomic_write(path, text)
         written.append(path)
     return written

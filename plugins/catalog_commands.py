@@ -21,6 +21,8 @@ from charter.core.cliutil import (
     state_of,
 )
 from charter.core.diagnostics import UsageError, error, warning
+from charter.core.safetext import clean, markup
+from charter.core.safetext import text as plain
 from charter.plugin_api import hookimpl
 
 if TYPE_CHECKING:
@@ -119,20 +121,20 @@ def catalog_search(ctx: typer.Context, text: Annotated[str, typer.Argument(help=
         print_json({"query": text, "results": results})
         return
     if not results:
-        console().print(f"nothing matches `{text}`")
+        console().print(f"nothing matches `{markup(text)}`")
         return
     from rich.table import Table
 
     from charter.catalog.render import KIND_STYLE
 
-    table = Table(title=f"{len(results)} result(s) for “{text}”", title_justify="left")
-    keys = {col: [col, *(r[col] or "" for r in results)] for col in ("kind", "name", "owner")}
+    table = Table(title=f"{len(results)} result(s) for “{markup(text)}”", title_justify="left")
+    keys = {col: [col, *(clean(r[col]) for r in results)] for col in ("kind", "name", "owner")}
     for col in keys:
         table.add_column(col, no_wrap=True)
     table.add_column("description", no_wrap=True, overflow="ellipsis", max_width=remaining_width(*keys.values()))
     for r in results:
-        table.add_row(f"[{KIND_STYLE.get(r['kind'], 'white')}]{r['kind']}[/]", r["name"], r["owner"] or "",
-                      one_line(r["description"]))
+        table.add_row(plain(r["kind"], KIND_STYLE.get(r["kind"], "white")), plain(r["name"]), plain(r["owner"]),
+                      plain(one_line(r["description"])))
     console().print(table)
 
 
@@ -206,8 +208,8 @@ def _render_object(obj: ObjectInfo, extra: dict[str, Any]) -> None:
     )
 
     out = console()
-    out.print(f"[{KIND_STYLE.get(obj.kind, 'white')}]{obj.kind}[/] [bold]{obj.name}[/]"
-              + (f" — {obj.label}" if obj.label else ""), status_badge(obj.status))
+    out.print(f"[{KIND_STYLE.get(obj.kind, 'white')}]{markup(obj.kind)}[/] [bold]{markup(obj.name)}[/]"
+              + (f" — {markup(obj.label)}" if obj.label else ""), status_badge(obj.status))
     facts: list[tuple[str, str]] = governance_facts(obj)
     details = obj.details
     if obj.kind == "metric":
@@ -220,14 +222,15 @@ def _render_object(obj: ObjectInfo, extra: dict[str, Any]) -> None:
             facts.append(("latest", f"{value} ({series[-1].period or 'latest run'})"))
     out.print(facts_grid(facts))
     if obj.description:
-        out.print(Markdown(obj.description))
+        out.print(Markdown(clean(obj.description, multiline=True)))
     if obj.kind == "dataset":
         table = Table(title=f"{len(extra['columns'])} columns", title_justify="left")
         for col in ("column", "type", "tags", "description"):
             table.add_column(col, overflow="fold")
         for c in extra["columns"]:
             tags = ", ".join([*c.tags, *(f"{t} (inherited)" for t in c.inherited_tags)])
-            table.add_row(c.name, c.type or c.declared_type or "?", tags, c.description or "")
+            table.add_row(plain(c.name), plain(c.type or c.declared_type or "?"), plain(tags),
+                          plain(c.description, multiline=True))
         out.print(table)
         out.print(health_table(extra["health"]))
     if obj.kind == "quality" and extra.get("checks"):
@@ -235,7 +238,8 @@ def _render_object(obj: ObjectInfo, extra: dict[str, Any]) -> None:
         for col in ("rule", "dimension", "severity", "outcome", "unexpected"):
             table.add_column(col)
         for c in extra["checks"]:
-            table.add_row(c.rule, c.dimension, c.severity, f"[{OUTCOME_STYLE.get(c.outcome, 'white')}]{c.outcome}[/]",
+            table.add_row(plain(c.rule), plain(c.dimension), plain(c.severity),
+                          plain(c.outcome, OUTCOME_STYLE.get(c.outcome, "white")),
                           "" if c.unexpected_count is None else f"{c.unexpected_count:,}")
         out.print(table)
     if obj.kind == "contract":
@@ -243,12 +247,13 @@ def _render_object(obj: ObjectInfo, extra: dict[str, Any]) -> None:
             out.print(f"latest verdict: {'[green]accepted[/]' if verdict.accepted else '[red]rejected[/]'} "
                       f"({verdict.evaluated_at})")
         for s in extra.get("signoffs") or []:
-            out.print(f"signed by {s.signed_by} on {s.signed_at}" + (" [red](stale)[/]" if s.stale else ""))
+            out.print(f"signed by {markup(s.signed_by)} on {markup(s.signed_at)}"
+                      + (" [red](stale)[/]" if s.stale else ""))
     if extra.get("contracts"):
-        out.print(f"[dim]contracts:[/] {', '.join(extra['contracts'])}")
+        out.print(f"[dim]contracts:[/] {markup(', '.join(extra['contracts']))}")
     for label, tree in (("upstream", extra["upstream"]), ("downstream", extra["downstream"])):
         if tree.children:
-            out.print(f"[dim]{label}:[/] " + ", ".join(f"{c.kind} {c.label}" for c in tree.children))
+            out.print(f"[dim]{label}:[/] " + markup(", ".join(f"{c.kind} {c.label}" for c in tree.children)))
 
 
 @catalog_app.command("runs")
@@ -275,7 +280,7 @@ def catalog_runs(ctx: typer.Context, project_dir: ProjectOption = None, fmt: For
         table.add_column(col)
     for r in runs:
         status = {"complete": "green", "running": "cyan", "incomplete": "red"}.get(r.status, "white")
-        table.add_row(r.run_id, str(r.started_at or ""), f"[{status}]{r.status}[/]", r.outcome or "",
+        table.add_row(plain(r.run_id), str(r.started_at or ""), plain(r.status, status), plain(r.outcome),
                       str(r.checks or 0), str(r.failures or 0), str(r.warnings or 0))
     console().print(table)
 

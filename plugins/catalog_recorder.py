@@ -73,7 +73,7 @@ def charter_check_finished(run: RunInfo, result: CheckResult) -> None:
     record_checks(_catalog_of(run), run, batch)
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # recorded before other plugins observe the end of the run (see run_manifest)
 def charter_run_finished(run: RunInfo, summary: RunSummary) -> None:
     from charter.catalog.runs import record_run_finished
 

@@ -23,6 +23,8 @@ from charter.core.cliutil import (
     state_of,
 )
 from charter.core.diagnostics import Diagnostic, UsageError, did_you_mean, error, has_errors, warning
+from charter.core.safetext import clean, markup
+from charter.core.safetext import text as plain
 from charter.plugin_api import hookimpl
 
 if TYPE_CHECKING:
@@ -100,7 +102,7 @@ def validate(
              "contract": "contracts", "saved_query": "saved queries"}
     parts = ", ".join(f"{n} {nouns[k] if n != 1 else nouns[k].removesuffix('s').replace('querie', 'query')}"
                       for k, n in counts.items() if n)
-    console().print(f"[green]✓[/] {project.name} is valid: {parts}")  # type: ignore[attr-defined]
+    console().print(f"[green]✓[/] {markup(project.name)} is valid: {parts}")  # type: ignore[attr-defined]
 
 
 def schema(
@@ -129,8 +131,10 @@ def schema(
     text = json.dumps(models.json_schema(project_file=project_file), indent=2)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text + "\n", encoding="utf-8")
-        console().print(f"wrote {output}")
+        from charter.core.atomicfile import atomic_write
+
+        atomic_write(output, text + "\n")
+        console().print(f"wrote {markup(output)}")
     else:
         typer.echo(text)
 
@@ -158,6 +162,7 @@ def plugins(ctx: typer.Context, fmt: FormatOption = OutputFormat.text) -> None:
     for hook in ("charter_rule_types", "charter_source_types", "charter_engines", "charter_exporters",
                  "charter_importers"):
         pm.registry(hook)
+    pm.hook.charter_cli_commands(cli=typer.Typer())  # and those failing to add their commands
     records = list(pm.records.values())
     if fmt is OutputFormat.json:
         print_json({"plugins": [asdict(r) for r in records],
@@ -175,15 +180,16 @@ def plugins(ctx: typer.Context, fmt: FormatOption = OutputFormat.text) -> None:
         # built-ins ship with Charter: show them by their short name and Charter's version
         name = r.name.removeprefix("charter.plugins.") if r.source == "builtin" else r.name
         version = r.version or (__version__ if r.source == "builtin" else "-")
-        table.add_row(name, r.source, version, ", ".join(h.removeprefix("charter_") for h in r.hooks))
+        table.add_row(plain(name), plain(r.source), plain(version),
+                      plain(", ".join(h.removeprefix("charter_") for h in r.hooks)))
     console().print(table)
     if pm.faults:
         broken = Table(title="Broken plugins", title_justify="left", title_style="bold red")
         for col in ("plugin", "where", "error"):
             broken.add_column(col, overflow="fold")
         for f in pm.faults:
-            broken.add_row(f"{f.plugin}" + (f" ({f.distribution} {f.version})" if f.distribution else ""),
-                           f.where, f.error)
+            broken.add_row(plain(f"{f.plugin}" + (f" ({f.distribution} {f.version})" if f.distribution else "")),
+                           plain(f.where), plain(f.error, multiline=True))
         console().print(broken)
 
 
@@ -219,13 +225,13 @@ def datasets_list(ctx: typer.Context, project_dir: ProjectOption = None,
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(rows)} datasets in {project.name}", title_justify="left")
-    keys = {col: [col, *(r[col] or "-" for r in rows)] for col in ("name", "source", "owner")}
+    table = Table(title=f"{len(rows)} datasets in {markup(project.name)}", title_justify="left")
+    keys = {col: [col, *(clean(r[col]) or "-" for r in rows)] for col in ("name", "source", "owner")}
     for col in keys:
         table.add_column(col, no_wrap=True)
     table.add_column("description", no_wrap=True, overflow="ellipsis", max_width=remaining_width(*keys.values()))
     for r in rows:
-        table.add_row(r["name"], r["source"], r["owner"] or "-", r["description"])
+        table.add_row(plain(r["name"]), plain(r["source"]), plain(r["owner"] or "-"), plain(r["description"]))
     console().print(table)
 
 
@@ -265,17 +271,19 @@ def datasets_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="
     from rich.table import Table
 
     out = console()
-    out.print(f"[bold]{name}[/]  {ds.description or ''}".rstrip())
-    out.print(f"owner: {ds.owner or '-'}   domain: {ds.domain or '-'}   defined at: {info['defined_at']}")
+    out.print(f"[bold]{markup(name)}[/]  {markup(ds.description, multiline=True)}".rstrip())
+    out.print(f"owner: {markup(ds.owner or '-')}   domain: {markup(ds.domain or '-')}   "
+              f"defined at: {markup(info['defined_at'])}")
     if info["depends_on"]:
-        out.print(f"reads: {', '.join(info['depends_on'])}")
+        out.print(f"reads: {markup(', '.join(info['depends_on']))}")
     if ds.primary_key:
-        out.print(f"primary key: {', '.join(ds.primary_key)}   time column: {ds.time_column or '-'}")
+        out.print(f"primary key: {markup(', '.join(ds.primary_key))}   time column: {markup(ds.time_column or '-')}")
     table = Table(title=f"{len(rows)} columns", title_justify="left")
     for col in ("column", "type", "tags", "description"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["name"], r["type"], ", ".join(r["tags"]), r["description"] or "")
+        table.add_row(plain(r["name"]), plain(r["type"]), plain(", ".join(r["tags"])),
+                      plain(r["description"], multiline=True))
     out.print(table)
 
 
@@ -296,8 +304,9 @@ def init(
     written = write_new_project(directory, name)
     out = console()
     for path in written:
-        out.print(f"  created {path}")
-    out.print(f"[green]✓[/] new project in {directory}. Next: [bold]cd {directory} && charter validate[/]")
+        out.print(f"  created {markup(path)}")
+    out.print(f"[green]✓[/] new project in {markup(directory)}. Next: [bold]cd {markup(directory)} && charter "
+              "validate[/]")
 
 
 @hookimpl

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from sqlglot import exp
 
 from charter.plugin_api import (
@@ -70,6 +70,13 @@ class _Bounded(Rule):
     """Exclude the minimum itself."""
     strict_max: bool = False
     """Exclude the maximum itself."""
+
+    @field_validator("min", "max", check_fields=False)
+    @classmethod
+    def _not_nan(cls, value: Any) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            raise ValueError("a bound cannot be NaN: nothing compares to it, so every row would fail")
+        return value
 
     @model_validator(mode="after")
     def _check_bounds(self) -> _Bounded:

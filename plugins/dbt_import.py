@@ -600,7 +600,9 @@ class _Translation:
             header = f"# Imported from dbt's semantic layer ({file}) by `charter import dbt-semantic`.\n"
             ordered = {k: sections[k] for k in ("datasets", "metrics", "saved_queries") if k in sections}
             text = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=110)
-            target.write_text(header + text, encoding="utf-8")
+            from charter.core.atomicfile import atomic_write
+
+            atomic_write(target, header + text)
             self.report.written.append(target)
 
 

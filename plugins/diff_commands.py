@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from charter.core.cliutil import ProjectOption, console, state_of
+from charter.core.safetext import markup
 from charter.plugin_api import hookimpl
 
 if TYPE_CHECKING:
@@ -97,8 +98,10 @@ def diff(
     if text is not None:
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
-            console().print(f"wrote {output}")
+            from charter.core.atomicfile import atomic_write
+
+            atomic_write(output, text)
+            console().print(f"wrote {markup(output)}")
         else:
             typer.echo(text, nl=False)
     else:
@@ -127,8 +130,9 @@ def _who(change: object, view: View) -> str:
 
 
 def render_text(result: SpecDiff, view: View, out: Console) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from charter.core.safetext import markup as escape  # spec text: no markup, no terminal control
 
     breaking = result.breaking(view)
     out.print(f"[bold]charter diff[/] {escape(result.base)} → {escape(result.head)} · view: {view} · "

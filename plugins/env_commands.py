@@ -50,10 +50,13 @@ def env_list(ctx: typer.Context, project_dir: ProjectOption = None,
                   title_justify="left")
     for col in ("name", "python", "packages", "lock file", "this interpreter"):
         table.add_column(col, overflow="fold")
+    from charter.core.safetext import text
+
     for row in rows:
         status = row["status"]
-        table.add_row(row["name"], row["python"] or "-", ", ".join(row["packages"]) or "-", row["lock_file"],
-                      f"[{styles.get(status, 'dim')}]{status}[/]")
+        # requirements are text, not markup: `pandas[performance]>=2` keeps its extras
+        table.add_row(row["name"], text(row["python"] or "-"), text(", ".join(row["packages"]) or "-"),
+                      text(row["lock_file"]), f"[{styles.get(status, 'dim')}]{status}[/]")
     console().print(table)
 
 
@@ -254,8 +257,10 @@ def env_diff(
         return
     out.print(f"[bold yellow]≠[/] [bold]{name}[/]: {result.old} → {result.new}")
     if result.old_requirements != result.new_requirements:
-        out.print(f"  requirements: {', '.join(result.old_requirements) or '-'} → "
-                  f"{', '.join(result.new_requirements) or '-'}")
+        from charter.core.safetext import markup
+
+        out.print(f"  requirements: {markup(', '.join(result.old_requirements) or '-')} → "
+                  f"{markup(', '.join(result.new_requirements) or '-')}")
     for change in result.drift.interpreter:
         out.print(f"  [yellow]{change.describe()}[/]")
     words = {"missing": "removed", "extra": "added"}

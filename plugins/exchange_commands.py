@@ -34,6 +34,8 @@ from charter.core.diagnostics import (
     has_errors,
     warning,
 )
+from charter.core.safetext import clean, markup
+from charter.core.safetext import text as plain
 from charter.plugin_api import Exporter, Importer, ImportReport, hookimpl
 
 if TYPE_CHECKING:
@@ -94,7 +96,7 @@ def _list_formats(found: NamedRegistry, fmt: OutputFormat, title: str) -> None:
     for col in ("format", "description", "plugin"):
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(row["name"], row["description"], row["plugin"])
+        table.add_row(plain(row["name"]), plain(row["description"], multiline=True), plain(row["plugin"]))
     console().print(table)
 
 
@@ -160,8 +162,8 @@ def export(
         return
     out = console()
     for path in paths:
-        out.print(f"  wrote {shown_path(path)}")
-    out.print(f"[green]✓[/] exported {target or project.name} as {format_name} ({len(paths)} file(s))")
+        out.print(f"  wrote {markup(shown_path(path))}")
+    out.print(f"[green]✓[/] exported {markup(target or project.name)} as {markup(format_name)} ({len(paths)} file(s))")
 
 
 def import_(
@@ -266,17 +268,17 @@ def _check_written(root: Path, report: ImportReport, entrypoints: bool,
 def _print_import(format_name: str, report: ImportReport, diagnostics: list[Diagnostic]) -> None:
     out = console()
     for path in report.written:
-        out.print(f"  wrote {shown_path(Path(path))}")
+        out.print(f"  wrote {markup(shown_path(Path(path)))}")
     if report.untranslated:
         out.print(f"[yellow]{len(report.untranslated)} item(s) could not be translated:[/]")
         for item in report.untranslated:
-            out.print(f"  - {item}", soft_wrap=True, markup=False)
+            out.print(f"  - {clean(item, multiline=True)}", soft_wrap=True, markup=False)
     else:
         out.print("everything was translated")
     if diagnostics:
         render_diagnostics(diagnostics)
     mark = "[red]✗[/]" if has_errors(diagnostics) else "[green]✓[/]"
-    out.print(f"{mark} imported {len(report.written)} file(s) with {format_name}")
+    out.print(f"{mark} imported {len(report.written)} file(s) with {markup(format_name)}")
 
 
 @hookimpl

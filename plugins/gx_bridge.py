@@ -205,7 +205,9 @@ class GXExporter:
             doc, untranslated = suite_to_gx(project.quality[name])
             path = self._path(project, name, Path(output) if output else None, single=len(names) == 1)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+            from charter.core.atomicfile import atomic_write
+
+            atomic_write(path, json.dumps(doc, indent=2, default=str) + "\n")
             written.append(path)
             _report_untranslated(f"not exported from `{name}`", untranslated)
         return written
@@ -393,7 +395,9 @@ class GXImporter:
         suite = {"name": name, "dataset": str(dataset), "rules": rules}
         body = yaml.dump({"quality": [suite]}, Dumper=_block_dumper(), sort_keys=False, allow_unicode=True, width=100)
         folder.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(header) + "\n" + body, encoding="utf-8")
+        from charter.core.atomicfile import atomic_write
+
+        atomic_write(path, "\n".join(header) + "\n" + body)
         return ImportReport(written=[path], untranslated=untranslated)
 
 

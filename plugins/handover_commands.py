@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from charter.core.cliutil import FormatOption, OutputFormat, ProjectOption, console, load, print_json, state_of
+from charter.core.safetext import markup
 from charter.plugin_api import hookimpl
 
 if TYPE_CHECKING:
@@ -36,7 +37,9 @@ _WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "unverified": "NOT VE
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    from charter.core.atomicfile import atomic_write
+
+    atomic_write(path, text)  # a full disk leaves the previous report intact
 
 
 @handover_app.command("verify")
@@ -93,7 +96,7 @@ def verify(
         render_verification(v, console())
         _notes(notes)
         for path in written:
-            console().print(f"wrote {path}")
+            console().print(f"wrote {markup(path)}")
     raise typer.Exit(0 if v.accepted else 1)
 
 
@@ -138,7 +141,8 @@ def sign(
     signed = sign_contract(project, name, by=by, role=role.value, note=note, override=override, reason=reason,
                            engine=engine)
     v = signed.verification
-    notes = signed.notes + record_signoffs(project, name, [s.entry for s in v.signoffs], signed.file)
+    intact = [s.entry for s in v.signoffs if not s.tampered]  # a hand-edited one would show as current
+    notes = signed.notes + record_signoffs(project, name, intact, signed.file)
     if fmt is OutputFormat.json:
         print_json({"signed": signed.entry.model_dump(exclude_none=True), "file": signed.file,
                     "report": report_data(v), "diagnostics": [d.to_dict() for d in notes]})
@@ -146,10 +150,10 @@ def sign(
     out = console()
     _notes(notes)
     what = "ACCEPTED" if v.accepted else f"REJECTED, signed with override: {signed.entry.override_reason}"
-    out.print(f"[green]✓[/] {signed.entry.by} signed [bold]{name}[/] for `{role.value}` ({signed.entry.team}); "
-              f"verdict {what}")
+    out.print(f"[green]✓[/] {markup(signed.entry.by)} signed [bold]{markup(name)}[/] for `{role.value}` "
+              f"({markup(signed.entry.team)}); verdict {markup(what)}")
     out.print(f"  bound to coverage {v.coverage.digest.removeprefix('sha256:')[:16]}… "
-              f"({len(v.coverage.components)} components) · recorded in {signed.file} (commit it)")
+              f"({len(v.coverage.components)} components) · recorded in {markup(signed.file)} (commit it)")
     _render_signoffs(v, out)
 
 
@@ -162,8 +166,9 @@ def _notes(notes: list[Diagnostic]) -> None:
 
 def render_verification(v: Verification, out: Console) -> None:
     """The terminal report."""
-    from rich.markup import escape
     from rich.table import Table
+
+    from charter.core.safetext import markup as escape  # spec text: no markup, no terminal control
 
     c = v.contract
     out.print(f"[bold]{escape(c.display_name)}[/] · {c.kind} contract [bold]{escape(c.name)}[/] v{escape(c.version)}"
@@ -197,19 +202,22 @@ def render_verification(v: Verification, out: Console) -> None:
 
 
 def _render_signoffs(v: Verification, out: Console) -> None:
-    from rich.markup import escape
+    from charter.core.safetext import markup as escape  # spec text: no markup, no terminal control
 
     if not v.signoffs:
         out.print(f"[dim]no sign-off yet ({escape(v.signoff_file)})[/]")
         return
     out.print(f"[bold]Sign-offs[/] ({escape(v.signoff_file)})")
     for s in v.signoffs:
-        state = "[bold red]STALE[/]" if s.stale else "[green]valid[/]"
+        state = ("[bold white on red]TAMPERED[/]" if s.tampered else "[bold red]STALE[/]" if s.stale
+                 else "[green]valid[/]")
         override = f" [yellow](override: {escape(s.entry.override_reason)})[/]" if s.entry.override_reason else ""
         out.print(f"  {state} {escape(s.entry.by)} for `{s.entry.role}` on {s.entry.signed_at}{override}",
                   soft_wrap=True)
         for change in s.changes:
             out.print(f"      {escape(change)}", soft_wrap=True)
+        for edit in s.tampered:
+            out.print(f"      [red]edited by hand:[/] {escape(edit)}", soft_wrap=True)
 
 
 @hookimpl

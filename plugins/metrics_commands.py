@@ -24,6 +24,8 @@ from charter.core.cliutil import (
     state_of,
 )
 from charter.core.diagnostics import CharterError, UsageError, did_you_mean, error
+from charter.core.safetext import clean, markup
+from charter.core.safetext import text as plain
 from charter.plugin_api import hookimpl
 
 if TYPE_CHECKING:
@@ -100,14 +102,14 @@ def metrics_list(
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(rows)} of {len(project.metrics)} metrics in {project.name}",
+    table = Table(title=f"{len(rows)} of {len(project.metrics)} metrics in {markup(project.name)}",
                   title_justify="left")
     for col in ("name", "type", "status", "tier", "owner", "label"):
         table.add_column(col, overflow="fold", no_wrap=col in ("name", "type", "status"))
     for r in rows:
         style = {"certified": "green", "deprecated": "red", "draft": "yellow"}.get(r["status"], "")
-        shown = f"[{style}]{r['status']}[/]" if style else r["status"]
-        table.add_row(r["name"], r["type"], shown, r["tier"] or "-", r["owner"] or "-", r["label"] or "")
+        table.add_row(plain(r["name"]), plain(r["type"]), plain(r["status"], style), plain(r["tier"] or "-"),
+                      plain(r["owner"] or "-"), plain(r["label"]))
     console().print(table)
 
 
@@ -179,41 +181,41 @@ def metrics_show(
 
 
 def _print_show(metric: Metric, info: dict[str, Any]) -> None:
-    from rich.markup import escape
     from rich.syntax import Syntax
     from rich.tree import Tree
 
     out = console()
-    out.print(f"[bold]{escape(metric.display_name)}[/] ({metric.name}, {metric.type})  defined at "
-              f"{info['defined_at']}")
+    out.print(f"[bold]{markup(metric.display_name)}[/] ({markup(metric.name)}, {markup(metric.type)})  defined at "
+              f"{markup(info['defined_at'])}")
     if metric.description:
-        out.print(escape(metric.description.strip()))
+        out.print(markup(metric.description.strip(), multiline=True))
     governance = [("owner", metric.owner), ("status", metric.status),
                   ("certified by", metric.certification.by if metric.certification else None),
                   ("tier", metric.tier), ("sponsor", metric.sponsor), ("domain", metric.domain),
                   ("tags", ", ".join(metric.tags) or None), ("target", info["target"]),
                   ("default grain", metric.time_grain)]
-    out.print("   ".join(f"{k}: [bold]{escape(str(v))}[/]" for k, v in governance if v))
+    out.print("   ".join(f"{k}: [bold]{markup(v)}[/]" for k, v in governance if v))
     out.print()
     out.print("[bold]Definition[/]")
     for key, value in info["definition"].items():
         if key in _SHOWN_ABOVE:
             continue
-        out.print(f"  {key}: {escape(_plain(value))}")
+        out.print(f"  {key}: {markup(_plain(value))}")
     if metric.dimensions:
-        out.print(f"  dimensions: {', '.join(metric.dimensions)}")
+        out.print(f"  dimensions: {markup(', '.join(metric.dimensions))}")
     out.print()
-    tree = Tree(f"[bold]Lineage[/] of {metric.name}")
+    tree = Tree(f"[bold]Lineage[/] of {markup(metric.name)}")
     _metric_tree(tree, metric.name, info["inputs"])
     columns = tree.add("columns read")
     for c in info["columns"]:
-        branch = columns.add(f"{c['column']} [dim]({c['role']})[/]")
+        branch = columns.add(f"{markup(c['column'])} [dim]({markup(c['role'])})[/]")
         if c["upstream"]:
-            branch.add("computed from " + ", ".join(c["upstream"]))
+            branch.add("computed from " + markup(", ".join(c["upstream"])))
     out.print(tree)
     out.print()
-    out.print(f"[bold]SQL[/] ({info['dialect']}, {'by ' + info['grain'] if info['grain'] else 'all time'})")
-    out.print(Syntax(info["sql"], "sql", word_wrap=True, background_color="default"))
+    out.print(f"[bold]SQL[/] ({markup(info['dialect'])}, "
+              f"{'by ' + markup(info['grain']) if info['grain'] else 'all time'})")
+    out.print(Syntax(clean(info["sql"], multiline=True), "sql", word_wrap=True, background_color="default"))
 
 
 _SHOWN_ABOVE = frozenset({"name", "label", "description", "owner", "owners", "status", "certified_by",
@@ -234,7 +236,7 @@ def _plain(value: Any) -> str:
 
 def _metric_tree(tree: Any, name: str, inputs: dict[str, list[str]]) -> None:
     for child in inputs.get(name, []):
-        _metric_tree(tree.add(f"metric {child}"), child, inputs)
+        _metric_tree(tree.add(f"metric {markup(child)}"), child, inputs)
 
 
 # -- query -----------------------------------------------------------------------------------------
@@ -358,7 +360,7 @@ def _write(compiled: CompiledQuery, table: pa.Table, fmt: ResultFormat, output: 
 
         assert output is not None
         pq.write_table(table, output)
-        console().print(f"wrote {len(rows)} rows to {output}")
+        console().print(f"wrote {len(rows)} rows to {markup(output)}")
         return
     if fmt is ResultFormat.json:
         import json
@@ -384,13 +386,16 @@ def _emit(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         return
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    console().print(f"wrote {output}")
+    from charter.core.atomicfile import atomic_write
+
+    atomic_write(output, text)
+    console().print(f"wrote {markup(output)}")
 
 
 def _print_table(compiled: CompiledQuery, rows: list[dict[str, Any]], targets: list[dict[str, Any]]) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    escape = markup  # data and names: no markup, no terminal control
 
     from charter.core.semantic.targets import describe_target, format_value
 
@@ -417,7 +422,7 @@ def _print_table(compiled: CompiledQuery, rows: list[dict[str, Any]], targets: l
         assert metric is not None
         judged = t["rows_met"] + t["rows_missed"]
         colour = "green" if t["rows_missed"] == 0 else "red"
-        out.print(f"target {t['metric']} {escape(describe_target(metric) or '')}: [{colour}]met in "
+        out.print(f"target {escape(t['metric'])} {escape(describe_target(metric) or '')}: [{colour}]met in "
                   f"{t['rows_met']} of {judged} row{'s' if judged != 1 else ''}[/]")
 
 

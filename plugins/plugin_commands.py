@@ -24,6 +24,7 @@ from charter.core.cliutil import (
     state_of,
 )
 from charter.core.diagnostics import Diagnostic, Severity, UsageError, error, has_errors, warning
+from charter.core.safetext import markup
 from charter.plugin_api import EngineType, Exporter, Importer, hookimpl
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
@@ -207,7 +208,9 @@ def scaffold(name: str, parent: Path) -> list[Path]:
     }
     for path, template in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.format(**values), encoding="utf-8")
+        from charter.core.atomicfile import atomic_write
+
+        atomic_write(path, template.format(**values))
     return list(files)
 
 
@@ -230,7 +233,7 @@ def new(
     out = console()
     root = written[0].parent
     for path in written:
-        out.print(f"  created {path}")
+        out.print(f"  created {markup(path)}")
     out.print(f"[green]✓[/] new plugin package in {root}. Next:")
     steps = (f"cd {root}", "python -m pip install -e '.[test]'", "python -m pytest", "charter plugins")
     out.print("\n".join(f"    {step}" for step in steps), markup=False)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from charter.core.cliutil import ProjectOption, console, load, render_diagnostics, state_of
+from charter.core.safetext import clean, markup
 from charter.plugin_api import hookimpl
 
 if TYPE_CHECKING:
@@ -57,7 +58,10 @@ def run(
     of passing checks), then every failing rule: what it saw, how many
     rows failed and which (never columns tagged PII), and what it expects.
     Exit 0 when no error-severity rule fails (warnings allowed), 1 when
-    one does, 2 on spec or usage errors.
+    one does, 2 on spec or usage errors, 3 when the results were printed
+    but could not be saved (the --output report, the run manifest or the
+    catalog; e.g. a full disk). Plugins never change the results or the
+    exit code.
 
     [bold]Examples[/bold]
 
@@ -92,16 +96,32 @@ def run(
         machine = json.dumps(summary_to_dict(summary), indent=2, default=str) + "\n"
     elif fmt is RunFormat.junit:
         machine = to_junit(summary)
+    code = exit_code(summary)  # the checks' verdict, decided by Charter alone (plugins saw copies)
+    unsaved = list(summary.unsaved)
     if machine is not None and output is None:
         typer.echo(machine, nl=False)
     else:
+        written = False
         if machine is not None and output is not None:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(machine, encoding="utf-8")
+            from charter.core.atomicfile import atomic_write
+
+            try:
+                atomic_write(output, machine)  # a failed write leaves the previous report intact
+                written = True
+            except OSError as exc:
+                unsaved.insert(0, f"the report {output} could not be written: {exc.strerror or exc}")
         render_run(summary, console(), brief=brief)
-        if output is not None:
-            console().print(f"wrote {output}")
-    raise typer.Exit(exit_code(summary))
+        if written:
+            console().print(f"wrote {markup(output)}")
+    if unsaved:
+        from charter.core.diagnostics import error
+        from charter.core.results import EXIT_NOT_SAVED
+
+        render_diagnostics([error(f"the run's results are above, but {what}", code="run-not-saved",
+                                  hint="free disk space or fix the permission, then run again")
+                            for what in unsaved], project=project)
+        raise typer.Exit(EXIT_NOT_SAVED)
+    raise typer.Exit(code)
 
 
 # -- text report --------------------------------------------------------------------------------------
@@ -172,7 +192,6 @@ def _health_bar(score: float | None, width: int = 10) -> str:
 
 def render_run(summary: RunSummary, out: Console, *, samples: int = 3, brief: bool = False) -> None:
     """The human report: totals, health per dataset and dimension, then every failing check."""
-    from rich.markup import escape
     from rich.table import Table
 
     from charter.core.quality_report import health_by, totals
@@ -184,7 +203,7 @@ def render_run(summary: RunSummary, out: Console, *, samples: int = 3, brief: bo
         return
     seconds = (summary.finished_at - run.started_at).total_seconds() if summary.finished_at else 0.0
     datasets = len(summary.scans)
-    out.print(f"[bold]{escape(run.project_name)}[/] · {total.checks} check{'s' if total.checks != 1 else ''} on "
+    out.print(f"[bold]{markup(run.project_name)}[/] · {total.checks} check{'s' if total.checks != 1 else ''} on "
               f"{datasets} dataset{'s' if datasets != 1 else ''} · {run.engine} · {seconds:.2f} s", highlight=False)
     out.print(f"[dim]run {run.run_id}[/]", highlight=False)
     width = min(out.width, 80)
@@ -203,7 +222,7 @@ def render_run(summary: RunSummary, out: Console, *, samples: int = 3, brief: bo
             shown = [f"[{s}]{v}[/]" if v and s else ("." if not v else str(v))
                      for v, s in zip(cells, styles, strict=True)]
             score = health.score
-            table.add_row(escape(name), *shown, "-" if score is None else f"{score:.0%}", _health_bar(score))
+            table.add_row(markup(name), *shown, "-" if score is None else f"{score:.0%}", _health_bar(score))
         out.print()
         out.print(table)
     failing = [c for c in summary.checks if c.outcome in ("fail", "error", "warn")]
@@ -230,39 +249,37 @@ def render_run(summary: RunSummary, out: Console, *, samples: int = 3, brief: bo
 
 
 def _render_line(check: CheckResult, out: Console) -> None:
-    from rich.markup import escape
 
     label, style = _OUTCOME_STYLE[check.outcome]
-    out.print(f"[{style}] {label} [/] {escape(check.dataset)}.{escape(check.rule)}: "
-              f"{escape(measured(check, brief=True))}",
+    out.print(f"[{style}] {label} [/] {markup(check.dataset)}.{markup(check.rule)}: "
+              f"{markup(measured(check, brief=True))}",
               no_wrap=True, overflow="ellipsis", highlight=False)
 
 
 def _render_check(check: CheckResult, out: Console, width: int, samples: int) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     label, style = _OUTCOME_STYLE[check.outcome]
     out.print()
-    out.print(f"[{style}] {label} [/] [bold]{escape(check.suite)}[/] › [bold]{escape(check.rule)}[/] "  # noqa: RUF001
-              f"[dim]({escape(check.rule_type)}, {escape(check.dimension)})[/]", overflow="fold")
-    out.print(f"       {escape(measured(check))}", overflow="fold", highlight=False)
+    out.print(f"[{style}] {label} [/] [bold]{markup(check.suite)}[/] › [bold]{markup(check.rule)}[/] "  # noqa: RUF001
+              f"[dim]({markup(check.rule_type)}, {markup(check.dimension)})[/]", overflow="fold")
+    out.print(f"       {markup(measured(check))}", overflow="fold", highlight=False)
     if check.threshold:
-        out.print(f"       [dim]expected:[/] {escape(check.threshold)}", overflow="fold", highlight=False)
+        out.print(f"       [dim]expected:[/] {markup(check.threshold)}", overflow="fold", highlight=False)
     note = check.details.get("sample_note")
     if check.samples and samples:
         table = Table(box=None, pad_edge=False, show_edge=False, header_style="dim", padding=(0, 2, 0, 0))
         keys = list(check.samples[0])
         for key in keys:
-            table.add_column(escape(key), no_wrap=True, overflow="ellipsis")
+            table.add_column(markup(key), no_wrap=True, overflow="ellipsis")
         for row in check.samples[:samples]:
-            table.add_row(*[escape(_cell(row.get(k))) for k in keys])
+            table.add_row(*[markup(_cell(row.get(k))) for k in keys])
         out.print(_indent(table, 7))
         more = len(check.samples) - samples
         if more > 0:
             out.print(f"       [dim]... {more} more in the JSON report[/]")
     if note:
-        out.print(f"       [dim]{escape(str(note))}[/]")
+        out.print(f"       [dim]{markup(str(note))}[/]")
 
 
 _ISO = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d(:\d\d)?)(\.\d+)?$")
@@ -355,9 +372,9 @@ def baseline(
             path = baseline_path(project.root, drift.baseline)
             write_baseline(path, document)
             bins = len(document["counts"])
-            out.print(f"[green]✓[/] {drift.display_name}: {document['kind']} baseline of "
+            out.print(f"[green]✓[/] {markup(drift.display_name)}: {document['kind']} baseline of "
                       f"{sum(document['counts']):,} values in {bins} bins -> "
-                      f"{path.relative_to(project.root).as_posix()}")
+                      f"{markup(path.relative_to(project.root).as_posix())}")
 
 
 @quality_app.command("sql")
@@ -388,8 +405,8 @@ def show_sql(
         plans = prepare(project, warehouse, refs)
     out = console()
     for plan in plans:
-        out.print(f"-- {plan.dataset}: {len(plan.rules)} rules in one scan", style="bold", highlight=False)
-        out.print(Syntax(plan.query.sql("duckdb", pretty=True) + ";", "sql", theme="ansi_dark",
+        out.print(f"-- {markup(plan.dataset)}: {len(plan.rules)} rules in one scan", style="bold", highlight=False)
+        out.print(Syntax(clean(plan.query.sql("duckdb", pretty=True), multiline=True) + ";", "sql", theme="ansi_dark",
                          background_color="default", word_wrap=True))
 
 

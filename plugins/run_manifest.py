@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from charter.core.results import RunInfo, RunSummary
 
 
-@hookimpl
+# first: the record is on disk before any other plugin hears that the run finished (an audit log that says
+# `run_finished` must never outlive a run killed before its manifest was written)
+@hookimpl(tryfirst=True)
 def charter_run_finished(run: RunInfo, summary: RunSummary) -> None:
     from charter.core.loader import load_project
     from charter.core.manifest import build_manifest, write_manifest

@@ -59,9 +59,11 @@ def test_report_data_has_verdict_criteria_evidence_and_signoffs(tmp_path):
 def test_markdown_report(tmp_path):
     text = render_markdown(verification(tmp_path))
     assert text.startswith("# Handover: Refund model handover — REJECTED")
+    # `<` and `&` are escaped in the Markdown source (renderers pass raw HTML through); `>=` stays readable
     assert "| 1 | paid_rate >= 60.0% | **PASS** | 66.7% | >= 60.0% | recomputed |" in text
     assert "| 2 | paid_rate >= 90.0% | **PASS** | 95.0% | >= 90.0% | self-reported |" in text
     assert "| 3 | artifact models/metrics.json: metrics.auc >= 0.9 | **FAIL** | 0.82 |" in text
+    assert "A refund model &amp; the paid rate &lt;b>for&lt;/b> the shop." in text
     assert "**STALE** | the spec of contract `c` changed |" in text
     assert "Small sample \\| pipes in text." not in text  # lists are not table cells
     assert "- **Risk:** Small sample | pipes in text." in text

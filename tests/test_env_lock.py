@@ -425,3 +425,10 @@ def test_env_diff_against_the_committed_lock_and_another_file(lab):
     legacy = json.loads(charter("env", "diff", "lab", "--against", str(saved), "--format", "json",
                                 cwd=lab.root).stdout)
     assert legacy["requirements"]["old"] == [] and len(legacy["packages"]) == 3
+
+
+def test_env_list_shows_requirements_with_extras_as_written(make_project):
+    root = make_project({"envs.yaml": 'environments:\n  - name: lab\n    packages: ["pluggy[dev]>=1"]\n'})
+    listed = charter("env", "list", cwd=root)
+    assert listed.returncode == 0, listed.stderr
+    assert "pluggy[dev]>=1" in listed.stdout  # text, not Rich markup (which would swallow `[dev]`)

@@ -57,7 +57,9 @@ def test_run_hooks_receive_typed_objects_in_order(tmp_path: Path) -> None:
     assert [(r.rule, r.outcome, r.unexpected_count) for r in results] == [("not_null(v)", "fail", 1),
                                                                           ("unique(id)", "pass", 0)]
     run, final = recorder.calls[-1][1]
-    assert isinstance(final, RunSummary) and final is summary and run is started
+    # each hook receives its own copy: equal to the run's objects, never the objects themselves
+    assert isinstance(final, RunSummary) and final == summary and final is not summary
+    assert run == started and run is not started
     assert final.failed and final.finished_at is not None and final.finished_at >= started.started_at
 
 

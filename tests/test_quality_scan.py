@@ -181,11 +181,14 @@ def test_hooks_fire_in_order_with_the_run(tmp_path: Path) -> None:
     kinds = [kind for kind, _ in recorder.calls]
     assert kinds == ["started", "check", "check", "check", "finished"]
     run = recorder.calls[0][1]
-    assert run is summary.run and run.project is project and run.project_name == "scan"
+    # hooks see the run as it is, in copies of their own (what they change reaches nobody)
+    assert run == summary.run and run is not summary.run
+    assert run.project is project and run.project_name == "scan"
     assert run.command == "charter run -s s" and run.engine == "duckdb" and run.selection == ["s"]
     assert re.fullmatch(r"\d{8}T\d{9}Z-[0-9a-f]{6}", run.run_id)
     assert [c for _, c in recorder.calls[1:4]] == summary.checks
-    assert recorder.calls[-1][1] is summary and summary.finished_at is not None
+    finished = recorder.calls[-1][1]
+    assert finished == summary and finished is not summary and summary.finished_at is not None
     # the broken notifier was reported against its plugin and the run went on
     assert any(f.plugin == "broken" and "notifier down" in f.error for f in pm.faults)
 

@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 from charter.catalog.compiled import MetricSqlCompiler
 from charter.catalog.lineage import NodeKey
 from charter.catalog.query import Catalog
+from charter.core.safetext import clean
 from charter.tui.commands import ObjectsProvider
 from charter.tui.messages import CatalogChanged, CatalogFailed, OpenObject
 from charter.tui.screens.contracts import ContractsScreen
@@ -82,8 +83,9 @@ class CharterApp(App[None]):
         self.screen.post_message(CatalogChanged(self.catalog_version))
 
     def on_catalog_failed(self, message: CatalogFailed) -> None:
-        text = message.message + (f"\n{message.hint}" if message.hint else "")
-        self.notify(text, title="Catalog", severity="error", timeout=8)
+        text = clean(message.message, multiline=True) + (f"\n{clean(message.hint, multiline=True)}" if message.hint
+                                                        else "")
+        self.notify(text, title="Catalog", severity="error", timeout=8, markup=False)
 
     # -- navigation --------------------------------------------------------------------------
     async def on_open_object(self, message: OpenObject) -> None:

@@ -7,7 +7,9 @@ The coverage is one hash per *component* —
 
 - ``spec KIND:NAME``: the canonical JSON of each covered spec object (:func:`charter.core.canonical.spec_hash`);
 - ``project vars``: the project's `vars` (they are rendered into dataset SQL);
-- ``lock environment:NAME``: the fingerprint recorded in the environment's committed lock;
+- ``lock environment:NAME``: the environment's committed lock, by its content: the fingerprint
+  recomputed from the interpreter and packages it lists (never the ``fingerprint_sha256`` it declares,
+  which a hand edit would leave as it was) and the digest of its PEP 751 lock (``pylock_sha256``);
 - ``artifact PATH``: the sha256 of each delivered file;
 - ``data dataset:NAME``: the content fingerprint of each covered dataset, as of the verification
   (files: their sha256; tables and SQL datasets: row count and the order-independent row-hash sum)
@@ -29,6 +31,7 @@ from charter.core.project import Project
 from charter.core.spec.contract import Contract
 
 if TYPE_CHECKING:
+    from charter.core.envlock import EnvironmentLock
     from charter.core.handover.artifacts import ArtifactState
     from charter.core.warehouse import Warehouse
 
@@ -143,13 +146,19 @@ def compute_coverage(project: Project, contract: Contract, fingerprints: dict[st
         if kind == "environment":
             path, display = lock_path(project, name)
             lock, _ = read_lock(path, display, expected=name) if path.is_file() else (None, [])
-            components[f"lock environment:{name}"] = lock.fingerprint_sha256 if lock else MISSING
+            components[f"lock environment:{name}"] = lock_digest(lock) if lock else MISSING
         if kind == "dataset":
             found = fingerprints.get(name)
             components[f"data dataset:{name}"] = sha256_of(normalise(content_of(found))) if found else MISSING
     for artifact, state in artifacts.items():
         components[f"artifact {artifact}"] = f"sha256:{state.sha256}" if state.sha256 else MISSING
     return Coverage(dict(sorted(components.items())))
+
+
+def lock_digest(lock: EnvironmentLock) -> str:
+    """What a sign-off binds of a lock: its content, recomputed (what the lock says about itself is not
+    trusted), so that editing a package's version in the lock makes the sign-off stale."""
+    return sha256_of({"fingerprint": lock.snapshot().fingerprint(), "pylock_sha256": lock.pylock_sha256})
 
 
 def _words(component: str) -> str:

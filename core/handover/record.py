@@ -30,7 +30,9 @@ def record_verification(project: Project, v: Verification, *, report_path: str |
             content_hash=v.coverage.digest, run_id=v.run_id, report_path=report_path))
     except Exception as exc:  # the catalog is a cache: failing to write it never fails a verification
         return [_not_recorded(exc)]
-    return record_signoffs(project, v.contract.name, [s.entry for s in v.signoffs], v.signoff_file)
+    # a sign-off edited by hand is not recorded: the catalog would show it as current
+    intact = [s.entry for s in v.signoffs if not s.tampered]
+    return record_signoffs(project, v.contract.name, intact, v.signoff_file)
 
 
 def record_signoffs(project: Project, contract: str, entries: list[SignOffEntry], source_file: str

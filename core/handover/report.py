@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from charter.core.handover.coverage import content_of
+from charter.core.safetext import html, md_cell
 
 if TYPE_CHECKING:
     from charter.core.handover.verify import Verification
@@ -79,7 +80,9 @@ def report_data(v: Verification) -> dict[str, Any]:
         "signoff_file": v.signoff_file,
         "signoffs": [{"by": s.entry.by, "role": s.entry.role, "team": s.entry.team, "signed_at": s.entry.signed_at,
                       "note": s.entry.note, "verdict": s.entry.verdict, "override_reason": s.entry.override_reason,
-                      "state": s.state, "changes": s.changes, "coverage": s.entry.coverage}
+                      "state": s.state, "tampered": s.tampered,
+                      "changes": [*(f"edited by hand: {t}" for t in s.tampered), *s.changes],
+                      "coverage": s.entry.coverage}
                      for s in v.signoffs],
         "notes": [n.to_dict() for n in v.notes],
     }
@@ -88,17 +91,31 @@ def report_data(v: Verification) -> dict[str, Any]:
 def _jinja(autoescape: bool) -> Any:
     import jinja2
 
+    # HTML autoescapes; Markdown passes raw HTML through, so there every `{{ }}` is escaped by `finalize`
+    # (and stripped of terminal control), except what the `md` filter already made safe for a table cell.
     env = jinja2.Environment(loader=jinja2.PackageLoader("charter.core", "templates"),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True, autoescape=autoescape)
+                             keep_trailing_newline=True, autoescape=autoescape,
+                             finalize=None if autoescape else _md_text)
     env.filters["short"] = lambda text, n=12: "" if text is None else str(text).removeprefix("sha256:")[:n]
     env.filters["md"] = _md_cell
     return env
 
 
+class _MarkdownSafe(str):
+    """Text already escaped for Markdown (``finalize`` leaves it alone)."""
+
+
+def _md_text(value: Any) -> Any:
+    """Any value printed into the Markdown report: HTML escaped (``<script>`` stays text)."""
+    if value is None or isinstance(value, _MarkdownSafe):
+        return value
+    return html(value)
+
+
 def _md_cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell (pipes escaped, newlines folded)."""
-    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ").strip()
+    """Text safe inside a Markdown table cell (HTML and pipes escaped, newlines folded)."""
+    return _MarkdownSafe("" if value is None else md_cell(value).strip())
 
 
 def render_markdown(v: Verification) -> str:

@@ -73,8 +73,8 @@ def sign_contract(project: Project, name: str, *, by: str, role: Literal["from",
                          contract_version=v.contract.version, verdict=v.verdict,
                          override_reason=reason.strip() if override and reason and not v.accepted else None,
                          verdict_id=v.verdict_id, run_id=v.run_id, coverage=v.coverage.digest,
-                         components=v.coverage.components)
+                         components=v.coverage.components).sealed(name)  # verified on every read
     path, display = signoff_path(project, name)
     entries = append_signoff(path, display, name, entry)
-    v.signoffs = judge(entries, v.coverage.components, v.coverage.digest)
+    v.signoffs = judge(entries, v.coverage.components, v.coverage.digest, name)
     return Signed(entry, v, display, notes)

@@ -161,5 +161,5 @@ def verify_contract(project: Project, name: str, *, engine: str | None = None, d
         contract=contract, verdict_id=verdict_id, evaluated_at=evaluated_at,
         criteria=[results[i] for i in range(len(contract.acceptance))] + extra, coverage=coverage,
         fingerprints=fingerprints, artifacts=artifacts, run_id=run_id, engine=engine_name,
-        git=git_state(project.root), signoffs=judge(entries, coverage.components, coverage.digest),
+        git=git_state(project.root), signoffs=judge(entries, coverage.components, coverage.digest, name),
         signoff_file=display, notes=notes)

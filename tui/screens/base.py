@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Select, Static
 from textual.worker import get_current_worker
 
 from charter.core.diagnostics import CharterError
+from charter.core.safetext import text as plain
 from charter.tui.messages import CatalogChanged, CatalogFailed, DetailLoaded, ListFiltered, ListLoaded
 from charter.tui.widgets.virtual_table import Column, Row, VirtualTable
 
@@ -147,8 +148,7 @@ class ListScreen(CatalogScreen):
         yield Static(id="detail-title")
 
     def render_cell(self, row: Row, column: Column) -> Any:
-        value = row.get(column.key)
-        return "" if value is None else str(value)
+        return plain(row.get(column.key))
 
     def on_resize(self) -> None:
         narrow = self.size.width < NARROW
@@ -189,7 +189,7 @@ class ListScreen(CatalogScreen):
             select = self.query_one(f"#filter-{key}", Select)
             current = select.value
             values = _filter_values(self.rows, key)
-            select.set_options([(v, v) for v in values])
+            select.set_options([(plain(v), v) for v in values])
             if isinstance(current, str) and current in values:
                 select.value = current
         table = self.query_one(VirtualTable)

@@ -11,6 +11,8 @@ from textual.app import ComposeResult
 from textual.widgets import Markdown, Static
 
 from charter.catalog.render import OUTCOME_STYLE, facts_grid, governance_facts, status_badge
+from charter.core.safetext import clean
+from charter.core.safetext import text as plain
 from charter.tui.screens.base import ListScreen
 from charter.tui.widgets.virtual_table import Column, Row
 
@@ -53,7 +55,7 @@ def criteria_table(spec: list[dict[str, Any]], verdict: Verdict | None) -> Table
         outcome = Text(str(result.get("outcome")), style=OUTCOME_STYLE.get(str(result.get("outcome")), "")) \
             if result else Text("—", style="dim")
         observed = "" if not result or result.get("observed") is None else str(result.get("observed"))
-        table.add_row(criterion_words(criterion), outcome, observed)
+        table.add_row(plain(criterion_words(criterion)), outcome, plain(observed))
     return table
 
 
@@ -66,7 +68,7 @@ def signoffs_table(signoffs: list[SignOffRow]) -> Table | Text:
     for s in signoffs:
         state = Text("stale: the contract changed since", style="bold red") if s.stale else \
             (Text("current", style="green") if s.stale is False else Text("unknown", style="dim"))
-        table.add_row(s.signed_by, s.role or "", str(s.signed_at or ""), state)
+        table.add_row(plain(s.signed_by), plain(s.role), plain(s.signed_at), state)
     return table
 
 
@@ -116,7 +118,7 @@ class ContractsScreen(ListScreen):
         verdicts: list[Verdict] = view["verdicts"]
         latest = verdicts[0] if verdicts else None
         self.query_one("#detail-title", Static).update(Text.assemble(
-            (obj.label or obj.name, "bold"), "  ", (obj.name, "dim"), "  ",
+            (clean(obj.label or obj.name), "bold"), "  ", (clean(obj.name), "dim"), "  ",
             verdict_text(latest.accepted if latest else None)))
         parties = details.get("from") or {}, details.get("to") or {}
         facts: list[tuple[str, str | Text]] = [
@@ -134,15 +136,17 @@ class ContractsScreen(ListScreen):
         if sla:
             facts.append(("SLA", ", ".join(f"{k} {v}" for k, v in sla.items())))
         self.query_one("#facts", Static).update(facts_grid(facts))
-        await self.query_one("#description", Markdown).update(obj.description or "_No description._")
+        await self.query_one("#description", Markdown).update(clean(obj.description, multiline=True)
+                                                              or "_No description._")
         self.query_one("#criteria", Static).update(criteria_table(details.get("acceptance") or [], latest))
         self.query_one("#signoffs", Static).update(signoffs_table(view["signoffs"]))
         history = Table(box=None, header_style="dim", pad_edge=False)
         for col in ("evaluated", "verdict", "run"):
             history.add_column(col)
         for v in verdicts:
-            history.add_row(str(v.evaluated_at or ""), verdict_text(v.accepted), v.run_id or "")
+            history.add_row(plain(v.evaluated_at), verdict_text(v.accepted), plain(v.run_id))
         self.query_one("#verdicts", Static).update(history if verdicts else Text(
             "never verified: `charter handover verify` records verdicts here", style="dim"))
-        notes = [Text(f"• {item}") for item in (*details.get("limitations", []), *details.get("risks", []))]
+        notes = [plain(f"• {item}", multiline=True) for item in (*details.get("limitations", []),
+                                                                  *details.get("risks", []))]
         self.query_one("#limitations", Static).update(Group(*notes) if notes else Text("none stated", style="dim"))

@@ -11,6 +11,8 @@ from textual.widgets import DataTable, Markdown, Sparkline, Static
 
 from charter.catalog.lineage import is_pii_tag
 from charter.catalog.render import OUTCOME_STYLE, facts_grid, governance_facts, health_table, lineage_tree, status_badge
+from charter.core.safetext import clean
+from charter.core.safetext import text as plain
 from charter.tui.screens.base import ListScreen
 from charter.tui.widgets.virtual_table import Column, Row
 
@@ -22,10 +24,10 @@ def tags_text(column: ColumnInfoRow) -> Text:
     """Declared tags, then tags inherited through lineage (``↳pii``); PII in bold red."""
     text = Text()
     for tag in column.tags:
-        text.append(tag + " ", style="bold red" if is_pii_tag(tag) else "cyan")
+        text.append(clean(tag) + " ", style="bold red" if is_pii_tag(tag) else "cyan")
     for tag in column.inherited_tags:
         if tag not in column.tags:
-            text.append(f"↳{tag} ", style="red")
+            text.append(f"↳{clean(tag)} ", style="red")
     return text
 
 
@@ -34,15 +36,15 @@ def freshness_text(details: dict[str, Any], check: CheckRow | None) -> Text:
     if not spec and check is None:
         return Text("no freshness requirement", style="dim")
     if spec:
-        text = Text(f"newest {spec.get('column')} within {spec.get('max_age')}")
+        text = plain(f"newest {spec.get('column')} within {spec.get('max_age')}")
     else:
-        text = Text(f"rule {check.rule}" if check else "")
+        text = plain(f"rule {check.rule}" if check else "")
     if check is None:
         text.append("  · not checked yet", style="dim")
     else:
         text.append(f"  · {check.outcome}", style=OUTCOME_STYLE.get(check.outcome, ""))
         if check.observed_value is not None:
-            text.append(f" (observed {check.observed_value})", style="dim")
+            text.append(f" (observed {clean(check.observed_value)})", style="dim")
     return text
 
 
@@ -94,7 +96,8 @@ class DatasetsScreen(ListScreen):
         source = details.get("source") or {}
         where = source.get("path") or source.get("table") or ("SQL over " + ", ".join(details.get("depends_on") or [])
                                                                if source.get("type") == "sql" else "")
-        title = Text.assemble((obj.label or obj.name, "bold"), "  ", (obj.name, "dim"), "  ", status_badge(obj.status))
+        title = Text.assemble((clean(obj.label or obj.name), "bold"), "  ", (clean(obj.name), "dim"), "  ",
+                              status_badge(obj.status))
         self.query_one("#detail-title", Static).update(title)
         facts: list[tuple[str, str | Text]] = [*governance_facts(obj), ("source", f"{source.get('type')}: {where}")]
         if details.get("primary_key"):
@@ -107,13 +110,14 @@ class DatasetsScreen(ListScreen):
         if view["contracts"]:
             facts.append(("contracts", ", ".join(view["contracts"])))
         self.query_one("#facts", Static).update(facts_grid(facts))
-        await self.query_one("#description", Markdown).update(obj.description or "_No description._")
+        await self.query_one("#description", Markdown).update(clean(obj.description, multiline=True)
+                                                              or "_No description._")
         table = self.query_one("#columns", DataTable)
         table.clear()
         for column in view["columns"]:
-            table.add_row(Text(column.name, style="bold red" if column.is_pii else ""),
-                          column.type or column.declared_type or "?", tags_text(column),
-                          (column.description or "").split("\n")[0])
+            table.add_row(plain(column.name, "bold red" if column.is_pii else ""),
+                          plain(column.type or column.declared_type or "?"), tags_text(column),
+                          plain((column.description or "").split("\n")[0]))
         self.query_one("#health", Static).update(health_table(view["health"]))
         history = view["history"]
         self.query_one("#history", Sparkline).data = [h["passed"] / h["checks"] for h in history if h["checks"]]

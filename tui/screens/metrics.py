@@ -13,6 +13,8 @@ from textual.widgets import Markdown, Sparkline, Static
 
 from charter.catalog.formatting import format_value, metric_definition, target_text
 from charter.catalog.render import facts_grid, governance_facts, health_table, lineage_tree, status_badge
+from charter.core.safetext import clean
+from charter.core.safetext import text as plain
 from charter.tui.messages import SqlCompiled
 from charter.tui.screens.base import ListScreen
 from charter.tui.widgets.virtual_table import Column, Row
@@ -25,7 +27,7 @@ def latest_text(row: dict[str, Any]) -> Text:
     """A metric's latest value, green when it meets its target and red when it misses it."""
     text = format_value(row.get("latest_value"), row.get("format"), row.get("decimals"))
     met = row.get("target_met")
-    return Text(text, style="green" if met is True else ("red" if met is False else ""))
+    return plain(text, "green" if met is True else ("red" if met is False else ""))
 
 
 def trend_caption(series: list[SeriesPoint], row: dict[str, Any]) -> str:
@@ -92,16 +94,18 @@ class MetricsScreen(ListScreen):
         details = obj.details
         fmt, decimals, unit = details.get("format"), details.get("decimals"), details.get("unit")
         row: dict[str, Any] = next((r for r in self.rows if r.get("name") == obj.name), {})
-        title = Text.assemble((obj.label or obj.name, "bold"), "  ", (obj.name, "dim"), "  ", status_badge(obj.status))
+        title = Text.assemble((clean(obj.label or obj.name), "bold"), "  ", (clean(obj.name), "dim"), "  ",
+                              status_badge(obj.status))
         if obj.tier:
-            title.append(f"  {obj.tier.replace('_', ' ')}", style="bold magenta" if obj.tier == "north_star" else "")
+            title.append(f"  {clean(obj.tier).replace('_', ' ')}",
+                         style="bold magenta" if obj.tier == "north_star" else "")
         self.query_one("#detail-title", Static).update(title)
         series = view["series"]
-        latest = Text(format_value(series[-1].value, fmt, decimals, unit) if series else "—")
+        latest = plain(format_value(series[-1].value, fmt, decimals, unit) if series else "—")
         if series and series[-1].target_met is not None:
             latest.stylize("bold green" if series[-1].target_met else "bold red")
         if series and series[-1].period:
-            latest.append(f"  ({series[-1].period})", style="dim")
+            latest.append(f"  ({clean(series[-1].period)})", style="dim")
         facts: list[tuple[str, str | Text]] = [*governance_facts(obj), ("target", target_text(details.get("target"),
                                                                                                fmt, decimals)),
                                                ("latest", latest)]
@@ -109,16 +113,17 @@ class MetricsScreen(ListScreen):
         values = [p.value for p in series if p.value is not None]
         self.query_one("#trend", Sparkline).data = values
         self.query_one("#trend", Sparkline).display = bool(values)
-        self.query_one("#trend-caption", Static).update(trend_caption(series, {**row, "format": fmt,
-                                                                               "decimals": decimals}))
-        await self.query_one("#description", Markdown).update(obj.description or "_No description._")
+        self.query_one("#trend-caption", Static).update(plain(trend_caption(series, {**row, "format": fmt,
+                                                                                     "decimals": decimals})))
+        await self.query_one("#description", Markdown).update(clean(obj.description, multiline=True)
+                                                              or "_No description._")
         self.query_one("#definition", Static).update(facts_grid(metric_definition(details)))
         self.query_one("#health", Static).update(health_table(view["health"]))
         self.query_one("#lineage", Static).update(Group(lineage_tree(view["lineage_up"], "upstream"),
                                                         lineage_tree(view["lineage_down"], "downstream")))
         contracts = view["contracts"]
         self.query_one("#contracts", Static).update(
-            Text(", ".join(contracts)) if contracts else Text("not part of any contract", style="dim"))
+            plain(", ".join(contracts)) if contracts else Text("not part of any contract", style="dim"))
         self.compile_sql(obj.name, details.get("time_grain"))
 
     def compile_sql(self, name: str, grain: str | None) -> None:
@@ -136,6 +141,7 @@ class MetricsScreen(ListScreen):
             return
         target = self.query_one("#sql", Static)
         if message.sql is None:
-            target.update(Text(f"not compiled: {message.problem}", style="dim"))
+            target.update(plain(f"not compiled: {message.problem}", "dim", multiline=True))
         else:
-            target.update(Syntax(message.sql, "sql", theme="ansi_dark", word_wrap=True, background_color="default"))
+            target.update(Syntax(clean(message.sql, multiline=True), "sql", theme="ansi_dark", word_wrap=True,
+                                 background_color="default"))

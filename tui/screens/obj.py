@@ -14,6 +14,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Markdown, Static
 
 from charter.catalog.render import facts_grid, governance_facts, lineage_tree, status_badge
+from charter.core.safetext import clean
+from charter.core.safetext import text as plain
 from charter.tui.messages import DetailLoaded
 from charter.tui.screens.base import CatalogScreen
 
@@ -63,13 +65,15 @@ class ObjectScreen(CatalogScreen):
     async def on_detail_loaded(self, message: DetailLoaded) -> None:
         view: dict[str, Any] | None = message.view
         if view is None:
-            self.query_one("#detail-title", Static).update(Text(f"no {self.kind} named {self.name_}", style="red"))
+            self.query_one("#detail-title", Static).update(plain(f"no {self.kind} named {self.name_}", "red"))
             return
         obj = view["object"]
         self.query_one("#detail-title", Static).update(Text.assemble(
-            (f"{obj.kind.replace('_', ' ')} ", "dim"), (obj.label or obj.name, "bold"), "  ", status_badge(obj.status)))
+            (f"{clean(obj.kind).replace('_', ' ')} ", "dim"), (clean(obj.label or obj.name), "bold"), "  ",
+            status_badge(obj.status)))
         self.query_one("#facts", Static).update(facts_grid(governance_facts(obj)))
-        await self.query_one("#description", Markdown).update(obj.description or "_No description._")
+        await self.query_one("#description", Markdown).update(clean(obj.description, multiline=True)
+                                                              or "_No description._")
         self.query_one("#spec", Static).update(Syntax(json.dumps(obj.spec, indent=2, default=str), "json",
                                                       theme="ansi_dark", background_color="default"))
         self.query_one("#lineage", Static).update(Group(lineage_tree(view["up"], "upstream"),

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from charter.catalog.formatting import percent
 from charter.catalog.render import OUTCOME_STYLE, facts_grid, samples_table
+from charter.core.safetext import clean
 from charter.tui.messages import ListLoaded
 from charter.tui.screens.base import ListScreen
 from charter.tui.widgets.virtual_table import Column, Row
@@ -88,8 +89,8 @@ class QualityScreen(ListScreen):
             failing = sum(1 for r in message.rows if r["outcome"] in ("fail", "error") and r["severity"] == "error")
             warnings = sum(1 for r in message.rows if r["outcome"] in ("fail", "error", "warn")) - failing
             outcome = first.get("run_outcome") or "?"
-            info.update(Text.assemble(("run ", "dim"), (str(first["run_id"]), "bold"), ("  started ", "dim"),
-                                      str(first["run_started"]), "  ",
+            info.update(Text.assemble(("run ", "dim"), (clean(first["run_id"]), "bold"), ("  started ", "dim"),
+                                      clean(first["run_started"]), "  ",
                                       (outcome, "bold red" if outcome == "failed" else "bold green"),
                                       f"  · {len(message.rows)} checks · ", (f"{failing} failing", "red"), " · ",
                                       (f"{warnings} warnings", "yellow")))
@@ -115,7 +116,7 @@ class QualityScreen(ListScreen):
         if view is None:
             return
         c = view["check"]
-        title = Text.assemble((str(c["rule"]), "bold"), "  ", (f"{c['suite']}", "dim"), "  ",
+        title = Text.assemble((clean(c["rule"]), "bold"), "  ", (clean(c["suite"]), "dim"), "  ",
                               (str(c["outcome"]), "bold " + OUTCOME_STYLE.get(str(c["outcome"]), "")))
         self.query_one("#detail-title", Static).update(title)
         facts: list[tuple[str, str | Text]] = [("dataset", str(c["dataset"])), ("rule type", str(c["rule_type"])),
@@ -135,7 +136,8 @@ class QualityScreen(ListScreen):
         self.query_one("#samples", Static).update(samples_table(json.loads(c.get("samples") or "[]")))
         sql = c.get("sql")
         self.query_one("#check-sql", Static).update(
-            Syntax(sql, "sql", theme="ansi_dark", word_wrap=True, background_color="default") if sql
+            Syntax(clean(sql, multiline=True), "sql", theme="ansi_dark", word_wrap=True, background_color="default")
+            if sql
             else Text("no SQL recorded", style="dim"))
 
     def open_detail(self) -> None:

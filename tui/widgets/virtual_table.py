@@ -23,6 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from charter.core.safetext import clean
+
 Row = dict[str, Any]
 
 
@@ -210,7 +212,7 @@ class VirtualTable(ScrollView, can_focus=True):
         widths = self._column_widths(width)
         line = Text(no_wrap=True, overflow="ellipsis")
         for index, (cell, column, cell_width) in enumerate(zip(cells, self.columns, widths, strict=True)):
-            text = cell.copy() if isinstance(cell, Text) else Text(cell)
+            text = cell.copy() if isinstance(cell, Text) else Text(clean(cell))
             text.truncate(cell_width, overflow="ellipsis")
             if column.justify == "right":
                 text.pad_left(cell_width - text.cell_len)
@@ -220,7 +222,8 @@ class VirtualTable(ScrollView, can_focus=True):
             if index < len(self.columns) - 1:
                 line.append(" ")
         line.truncate(width, pad=True)
-        segments = [Segment(seg.text, style + seg.style if seg.style else style)
+        # cells are spec and data text: whatever a renderer built, no terminal control reaches the screen
+        segments = [Segment(clean(seg.text), style + seg.style if seg.style else style)
                     for seg in line.render(self.app.console)]
         return Strip(segments, width)
 
