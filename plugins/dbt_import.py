@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from charter.core.diagnostics import UsageError, error
+from charter.core.diagnostics import Diagnostic, SpecError, UsageError, error
 from charter.plugin_api import ImportReport, hookimpl
 
 _REF = re.compile(r"""^\s*ref\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$""")
@@ -109,13 +109,16 @@ class _Translation:
 
     def run(self) -> ImportReport:
         documents: list[tuple[str, dict[str, Any]]] = []
+        from charter.core.yamlsource import load_yaml_file
+
         for path in self.files():
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except yaml.YAMLError as exc:
-                raise UsageError(error(f"{self.rel(path)}: not valid YAML: {exc}", code="bad-yaml")) from None
-            if isinstance(data, dict):
-                documents.append((self.rel(path), data))
+            # the spec loader's YAML reader: its size, alias and depth bounds hold for imported files too
+            problems: list[Diagnostic] = []
+            doc = load_yaml_file(path, self.rel(path), problems)
+            if any(d.is_error for d in problems):
+                raise SpecError([d for d in problems if d.is_error])
+            if doc is not None and isinstance(doc.data, dict):
+                documents.append((self.rel(path), doc.data))
         for file, data in documents:
             for key in data:
                 if key not in ("semantic_models", "metrics", "saved_queries", "models", "groups") and \

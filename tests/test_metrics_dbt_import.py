@@ -272,3 +272,17 @@ def test_import_through_the_command_line(tmp_path):
     payload = json.loads(done.stdout)
     assert sorted(payload["untranslated"]) == sorted(UNTRANSLATED)
     assert len(payload["written"]) == 5 and payload["diagnostics"] == []
+
+
+def test_an_imported_yaml_file_is_read_with_the_spec_loaders_bounds(tmp_path):
+    (tmp_path / "charter.yaml").write_text("charter: 1\nname: t\n")
+    models = tmp_path / "models"
+    models.mkdir()
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    (models / "bomb.yml").write_text("semantic_models: []\n" + "\n".join(levels) + "\n")
+    done = subprocess.run([sys.executable, "-m", "charter", "import", "dbt-semantic", str(models), "--into",
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "bomb.yml:" in done.stderr and "aliases expand to too much" in done.stderr
+    assert "Traceback" not in done.stderr
