@@ -12,6 +12,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from charter.core.results import CheckResult, RunSummary
+from charter.core.safetext import clean
 from charter.core.spec.quality import DIMENSIONS
 
 RESULT_FORMAT = 1
@@ -135,16 +136,19 @@ def to_junit(summary: RunSummary) -> str:
                       **{k: str(v) for k, v in counts.items()}}
         element = ET.SubElement(root, "testsuite", attributes)
         for check in checks:
-            case = ET.SubElement(element, "testcase", classname=f"{check.dataset}.{suite}", name=check.rule,
-                                 time=f"{check.duration_ms / 1000:.3f}")
-            text = _describe(check)
+            # XML 1.0 has no place for control characters: rule names, messages and samples come from specs
+            # and data, so they are cleaned (a raw ESC or NUL would make the whole report unreadable)
+            case = ET.SubElement(element, "testcase", classname=clean(f"{check.dataset}.{suite}"),
+                                 name=clean(check.rule), time=f"{check.duration_ms / 1000:.3f}")
+            text = clean(_describe(check), multiline=True)
+            message = clean(check.message, multiline=True)
             if check.outcome == "fail":
-                ET.SubElement(case, "failure", message=check.message or f"{check.rule} failed",
+                ET.SubElement(case, "failure", message=message or clean(f"{check.rule} failed"),
                               type=check.rule_type).text = text
             elif check.outcome == "error":
-                ET.SubElement(case, "error", message=check.message, type=check.rule_type).text = text
+                ET.SubElement(case, "error", message=message, type=check.rule_type).text = text
             elif check.outcome == "skipped":
-                ET.SubElement(case, "skipped", message=check.message)
+                ET.SubElement(case, "skipped", message=message)
             elif check.outcome == "warn":
                 ET.SubElement(case, "system-out").text = "WARNING (severity warn): " + text
     for key, value in totals_.items():

@@ -260,3 +260,36 @@ def test_markdown_table_cells_escape_pipes_and_html(tmp_path):
     template = _jinja(False).from_string("| {{ a | md }} | {{ b }} |")
     assert template.render(a="x | <i>y</i>\nz", b="<u>") == "| x \\| &lt;i>y&lt;/i> z | &lt;u> |"
 
+
+
+def test_junit_report_of_failing_samples_with_control_characters_is_valid_xml(project, tmp_path):
+    from xml.etree import ElementTree as ET
+
+    out = tmp_path / "quality.xml"
+    done = charter("run", "--no-progress", "--format", "junit", "--output", str(out), cwd=project)
+    assert done.returncode == 1, done.stdout + done.stderr
+    xml = out.read_text()
+    root = ET.fromstring(xml)  # ESC (and any control character) would make this raise: XML 1.0 forbids them
+    [failure] = root.iter("failure")
+    assert "[/red]" in (failure.text or "") and "evil" in (failure.text or "")
+    assert "\x1b" not in xml and "\x07" not in xml
+
+
+def test_html_handover_report_strips_control_characters(tmp_path):
+    from test_contracts_verify import shop
+
+    from charter.core.handover.report import render_html
+    from charter.core.handover.verify import verify_contract
+    from charter.core.loader import load_project
+
+    contract = ('description: "Before <script>x</script> \\x1b[2J\\u202eevil after"\n'
+                "deliverables:\n  datasets: [orders]\nacceptance:\n  - {quality: orders_checks}\n")
+    page = render_html(verify_contract(load_project(shop(tmp_path, contract)).unwrap(), "c"))
+    assert "Before &lt;script&gt;x&lt;/script&gt; evil after" in page
+    assert "\x1b" not in page and "\u202e" not in page
+
+
+def test_clean_removes_bidirectional_overrides():
+    # "Trojan source": an override makes a terminal show text other than what is stored
+    assert clean("admin\u202e\u2066txt.exe\u2069") == "admintxt.exe"
+    assert clean("שלום world") == "שלום world"  # right-to-left text itself stays

@@ -96,10 +96,17 @@ def _jinja(autoescape: bool) -> Any:
     env = jinja2.Environment(loader=jinja2.PackageLoader("charter.core", "templates"),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True, autoescape=autoescape,
-                             finalize=None if autoescape else _md_text)
+                             finalize=_html_text if autoescape else _md_text)
     env.filters["short"] = lambda text, n=12: "" if text is None else str(text).removeprefix("sha256:")[:n]
     env.filters["md"] = _md_cell
     return env
+
+
+def _html_text(value: Any) -> Any:
+    """Any value printed into the HTML report: autoescaped by Jinja, and stripped of control characters."""
+    from charter.core.safetext import clean
+
+    return clean(value, multiline=True) if isinstance(value, str) and not hasattr(value, "__html__") else value
 
 
 class _MarkdownSafe(str):
