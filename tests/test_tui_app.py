@@ -118,7 +118,7 @@ def test_opening_a_metric_shows_definition_value_trend_and_governance(nyc_catalo
 def test_following_lineage_from_a_metric_to_the_raw_file(nyc_catalog):
     async def body(app, pilot):
         await search(pilot, "on_time_departures")
-        await pilot.press("enter", "l")
+        await pilot.press("enter", "ctrl+l")
         await settle(pilot)
         assert isinstance(app.screen, LineageScreen)
         tree = app.screen.query_one("#lineage-tree")

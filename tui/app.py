@@ -11,6 +11,7 @@ import gc
 from pathlib import Path
 from typing import ClassVar
 
+from platformdirs import user_downloads_path
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import get_current_worker
@@ -28,6 +29,9 @@ from charter.tui.screens.metrics import MetricsScreen
 from charter.tui.screens.obj import ObjectScreen
 from charter.tui.screens.quality import QualityScreen
 
+SCREENS = Binding.Group("Screens", compact=True)
+"""The 1 to 4 screen keys, shown in the footer as one entry."""
+
 MODE_OF_KIND = {"metric": "metrics", "dataset": "datasets", "quality": "quality", "contract": "contracts"}
 
 
@@ -42,14 +46,19 @@ class CharterApp(App[None]):
     }
     COMMANDS = App.COMMANDS | {ObjectsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('metrics')", "Metrics", id="app.metrics", tooltip="The metrics catalog"),
-        Binding("2", "switch_mode('datasets')", "Datasets", id="app.datasets", tooltip="Datasets and their schemas"),
+        Binding("1", "switch_mode('metrics')", "Metrics", id="app.metrics", tooltip="The metrics catalog",
+                group=SCREENS),
+        Binding("2", "switch_mode('datasets')", "Datasets", id="app.datasets", tooltip="Datasets and their schemas",
+                group=SCREENS),
         Binding("3", "switch_mode('quality')", "Quality", id="app.quality",
-                tooltip="Check results of the latest complete run"),
+                tooltip="Check results of the latest complete run", group=SCREENS),
         Binding("4", "switch_mode('contracts')", "Contracts", id="app.contracts",
-                tooltip="Handover contracts, verdicts and sign-offs"),
-        Binding("ctrl+p", "command_palette", "Jump", id="app.palette", tooltip="Jump to any object by name"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+                tooltip="Handover contracts, verdicts and sign-offs", group=SCREENS),
+        # the footer shows the palette key once, at its right end
+        Binding("ctrl+p", "command_palette", "Jump", id="app.palette", tooltip="Jump to any object by name",
+                show=False, priority=True),
+        # ctrl+q only: a letter would quit from a word typed while the list has focus
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit charter tui", priority=True),
     ]
 
     def __init__(self, catalog_path: Path, *, project_root: Path | None = None, poll_interval: float = 1.5):
@@ -86,6 +95,18 @@ class CharterApp(App[None]):
         text = clean(message.message, multiline=True) + (f"\n{clean(message.hint, multiline=True)}" if message.hint
                                                         else "")
         self.notify(text, title="Catalog", severity="error", timeout=8, markup=False)
+
+    # -- screenshots -------------------------------------------------------------------------
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Save to ``path`` or the Downloads folder, creating it when missing (Textual would fail), or to
+        the working directory when it cannot be created; says where the file went."""
+        target = Path(path).expanduser() if path else user_downloads_path()
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            target = Path.cwd()
+        return super().deliver_screenshot(filename, str(target), time_format)
 
     # -- navigation --------------------------------------------------------------------------
     async def on_open_object(self, message: OpenObject) -> None:

@@ -11,7 +11,7 @@ import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -107,10 +107,14 @@ class ListScreen(CatalogScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "Search", id="list.search", tooltip="Type to search by name, label, "
                 "owner, tag or description (typos are tolerated)"),
-        Binding("f", "toggle_filters", "Filters", id="list.filters", tooltip="Show or hide the filter selects"),
-        Binding("escape", "back", "Back", id="list.back", tooltip="Back to the list / leave the search box"),
-        Binding("l", "lineage", "Lineage", id="list.lineage", tooltip="Lineage of the highlighted object"),
+        # letters typed on the list go to the search box, so the screen's own keys carry ctrl
+        Binding("ctrl+f", "toggle_filters", "Filters", id="list.filters", tooltip="Show or hide the filter selects"),
+        Binding("escape", "back", "Back", id="list.back", tooltip="Back to the list / leave the search box",
+                show=False),  # room in an 80-column footer for the keys that are not obvious
+        Binding("ctrl+l", "lineage", "Lineage", id="list.lineage", tooltip="Lineage of the highlighted object"),
     ]
+    SCREEN_KEYS: ClassVar[frozenset[str]] = frozenset("1234")
+    """Keys that stay bindings on the list (switching screens) instead of starting a search."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -128,15 +132,17 @@ class ListScreen(CatalogScreen):
         with Horizontal(id="body"):
             with Vertical(id="browser"):
                 yield from self.compose_header()
-                yield Input(placeholder=f"Search {self.NOUN}…  (/ to focus, key:value to filter)", id="search",
-                            compact=True)
+                # select_on_focus off: a letter typed on the list moves the focus here, and selecting the
+                # text on focus would make the next letter replace it
+                yield Input(placeholder=f"Search {self.NOUN}…  (type, or key:value to filter)", id="search",
+                            compact=True, select_on_focus=False)
                 with Horizontal(id="filters"):
                     for key, label in self.FILTERS:
                         yield Select[str]([], prompt=label, id=f"filter-{key}", compact=True,
                                           tooltip=f"Only {self.NOUN} with this {label}")
                 yield VirtualTable(self.COLUMNS, render_cell=self.render_cell, empty=f"no {self.NOUN} match",
-                                   id="table")
-                yield Static("", id="count")
+                                   loading=f"loading {self.NOUN}…", id="table")
+                yield Static(f"loading {self.NOUN}…", id="count")
             with VerticalScroll(id="detail", can_focus=True):
                 yield from self.compose_detail()
         yield Footer()
@@ -306,6 +312,21 @@ class ListScreen(CatalogScreen):
         for key, _label in self.FILTERS:
             self.query_one(f"#filter-{key}", Select).clear()
         self.apply_filter()
+
+    # -- typing on the list -------------------------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        """A printable key typed while the list has focus starts (or continues) the search: it goes to the
+        search box, which takes the focus, instead of firing a binding that shares the letter."""
+        table = self.query_one(VirtualTable)
+        if (self.focused is not table or not event.is_printable or not event.character
+                or event.key in self.SCREEN_KEYS or event.key in {"slash", "space"}):
+            return
+        event.stop()
+        event.prevent_default()
+        search = self.query_one("#search", Input)
+        search.value += event.character
+        search.cursor_position = len(search.value)
+        search.focus()
 
     # -- actions ----------------------------------------------------------------------------
     def action_focus_search(self) -> None:

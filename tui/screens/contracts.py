@@ -77,9 +77,9 @@ class ContractsScreen(ListScreen):
     NOUN = "contracts"
     CSS_PATH = "../styles/contracts.tcss"
     COLUMNS: ClassVar[list[Column]] = [
-        Column("name", "Contract", min_width=16), Column("type", "Kind", width=8),
-        Column("accepted", "Verdict", width=12), Column("status", "Status", width=11),
-        Column("owner", "Owner", min_width=10),
+        Column("name", "Contract", min_width=16, truncate="middle"), Column("type", "Kind", width=8),
+        Column("accepted", "Verdict", width=12, priority=3), Column("status", "Status", width=11, priority=2),
+        Column("owner", "Owner", min_width=10, priority=1),
     ]
     FILTERS: ClassVar[list[tuple[str, str]]] = [("owners", "owner"), ("type", "kind"), ("domain", "domain"),
                                                 ("tags", "tag")]

@@ -53,9 +53,9 @@ class DatasetsScreen(ListScreen):
     NOUN = "datasets"
     CSS_PATH = "../styles/datasets.tcss"
     COLUMNS: ClassVar[list[Column]] = [
-        Column("name", "Dataset", min_width=14, ratio=2), Column("type", "Source", width=6),
-        Column("domain", "Domain", width=11), Column("status", "Status", width=11),
-        Column("owner", "Owner", min_width=10),
+        Column("name", "Dataset", min_width=14, ratio=2, truncate="middle"), Column("type", "Source", width=6),
+        Column("domain", "Domain", width=11), Column("status", "Status", width=11, priority=2),
+        Column("owner", "Owner", min_width=10, priority=1),
     ]
     FILTERS: ClassVar[list[tuple[str, str]]] = [("owners", "owner"), ("domain", "domain"), ("tags", "tag"),
                                                 ("type", "source"), ("status", "status")]

@@ -47,8 +47,10 @@ class MetricsScreen(ListScreen):
     NOUN = "metrics"
     CSS_PATH = "../styles/metrics.tcss"
     COLUMNS: ClassVar[list[Column]] = [
-        Column("label", "Metric", min_width=16, ratio=2), Column("latest_value", "Latest", width=11, justify="right"),
-        Column("status", "Status", width=11), Column("tier", "Tier", width=11), Column("owner", "Owner", min_width=10),
+        Column("label", "Metric", min_width=22, ratio=3, truncate="middle"),
+        Column("latest_value", "Latest", width=9, justify="right", priority=3),
+        Column("status", "Status", width=11, priority=2), Column("tier", "Tier", width=11),
+        Column("owner", "Owner", min_width=10, priority=1),
     ]
     FILTERS: ClassVar[list[tuple[str, str]]] = [("owners", "owner"), ("status", "status"), ("tier", "tier"),
                                                 ("tags", "tag"), ("domain", "domain")]

@@ -58,8 +58,10 @@ class QualityScreen(ListScreen):
     CSS_PATH = "../styles/quality.tcss"
     COLUMNS: ClassVar[list[Column]] = [
         Column("outcome", "Outcome", width=7), Column("severity", "Sev.", width=5),
-        Column("suite", "Suite", min_width=10), Column("rule", "Rule", min_width=14),
-        Column("dimension", "Dimension", width=12), Column("unexpected_count", "Failing", width=9, justify="right"),
+        Column("suite", "Suite", min_width=10, priority=1, truncate="middle"),
+        Column("rule", "Rule", min_width=14, ratio=2, priority=2, truncate="middle"),
+        Column("dimension", "Dimension", width=12), Column("unexpected_count", "Failing", width=9, justify="right",
+                                                           priority=2),
     ]
     FILTERS: ClassVar[list[tuple[str, str]]] = [("outcome", "outcome"), ("severity", "severity"),
                                                 ("dimension", "dimension"), ("suite", "suite"),

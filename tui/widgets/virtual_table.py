@@ -38,6 +38,34 @@ class Column:
     justify: Literal["left", "right"] = "left"
     ratio: int = 1
     """Share of the remaining width taken by a flexible column, relative to the other flexible ones."""
+    priority: int = 0
+    """When the columns do not fit, the lowest priority is hidden first (the rightmost on a tie); the first
+    column always shows."""
+    truncate: Literal["end", "middle"] = "end"
+    """Where a long value is cut: ``middle`` keeps its end, so labels that differ only there stay apart."""
+
+
+GAP = 2
+"""Blank cells between two columns: a full cell never runs into its neighbour, even where a terminal draws
+a symbol such as ✔ one cell wider than Unicode says."""
+
+
+def _fit(text: Text, width: int, where: str) -> Text:
+    """``text`` cut to ``width`` cells with an ellipsis at its end or in its middle."""
+    if text.cell_len <= width:
+        return text
+    if where == "middle" and width >= 7 and len(text) == text.cell_len:  # narrow characters only
+        tail = (width - 1) // 2
+        head = width - 1 - tail
+        cut = text[:head]
+        cut.rstrip()
+        cut.append("…")
+        end = text[len(text) - tail:]
+        cut.append_text(end)
+        cut.truncate(width, overflow="ellipsis")
+        return cut
+    text.truncate(width, overflow="ellipsis")
+    return text
 
 
 CellRenderer = Callable[[Row, Column], "str | Text"]
@@ -52,8 +80,9 @@ class VirtualTable(ScrollView, can_focus=True):
     """Rows of dicts shown through a window; ``order`` selects and sorts which rows are visible."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor(-1)", "Up", show=False, id="table.up"),
-        Binding("down,j", "cursor(1)", "Down", show=False, id="table.down"),
+        # no letter keys: in the catalog screens, letters typed on the list go to the search box
+        Binding("up", "cursor(-1)", "Up", show=False, id="table.up"),
+        Binding("down", "cursor(1)", "Down", show=False, id="table.down"),
         Binding("pageup", "page(-1)", "Page up", show=False, id="table.page_up"),
         Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
         Binding("home", "jump(0)", "First", show=False, id="table.first"),
@@ -99,14 +128,19 @@ class VirtualTable(ScrollView, can_focus=True):
             return self.table
 
     def __init__(self, columns: Sequence[Column], *, render_cell: CellRenderer | None = None,
-                 empty: str = "nothing to show", id: str | None = None, classes: str | None = None):
+                 empty: str = "nothing to show", loading: str | None = None, id: str | None = None,
+                 classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self.columns = list(columns)
         self.render_cell = render_cell or _default_cell
         self.empty = empty
+        self.loading_text = loading
+        """Shown instead of ``empty`` until the first :meth:`set_rows` (None: no loading state)."""
+        self.loaded = loading is None
         self.rows: list[Row] = []
         self.order: list[int] = []
         self._widths: list[int] = []
+        self._widths_for = -1
         self._cache: dict[int, Strip] = {}
 
     # -- data -------------------------------------------------------------------------------
@@ -114,6 +148,7 @@ class VirtualTable(ScrollView, can_focus=True):
         """Replace the data; ``keep`` names a key whose value the cursor stays on if still visible."""
         previous = self.current_row.get(keep) if keep and self.current_row else None
         self.rows = rows
+        self.loaded = True
         self.set_order(list(range(len(rows))) if order is None else order, keep=keep, value=previous)
 
     def set_order(self, order: list[int], *, keep: str | None = None, value: Any = None) -> None:
@@ -192,35 +227,47 @@ class VirtualTable(ScrollView, can_focus=True):
         self.virtual_size = Size(event.size.width, len(self.order) + 1)
 
     def _column_widths(self, width: int) -> list[int]:
-        if self._widths and sum(self._widths) + len(self._widths) - 1 <= width:
+        """Each column's width, 0 for a column hidden because the others need the room."""
+        if self._widths and self._widths_for == width:
             return self._widths
-        gaps = len(self.columns) - 1
-        fixed = sum(c.width or 0 for c in self.columns)
-        flexible = [c for c in self.columns if c.width is None]
-        spare = max(0, width - fixed - gaps)
-        shares = sum(c.ratio for c in flexible) or 1
-        widths = []
-        for column in self.columns:
-            if column.width is not None:
-                widths.append(column.width)
-            else:
-                widths.append(max(column.min_width, spare * column.ratio // shares))
-        self._widths = widths
+        shown = list(range(len(self.columns)))
+
+        def needed(indices: list[int]) -> int:
+            return sum(self.columns[i].width or self.columns[i].min_width for i in indices) + GAP * (len(indices) - 1)
+
+        while len(shown) > 1 and needed(shown) > width:
+            shown.remove(min(shown[1:], key=lambda i: (self.columns[i].priority, -i)))
+        flexible = [i for i in shown if self.columns[i].width is None]
+        extra = max(0, width - needed(shown))
+        shares = sum(self.columns[i].ratio for i in flexible) or 1
+        widths = [0] * len(self.columns)
+        for i in shown:
+            column = self.columns[i]
+            widths[i] = column.width if column.width is not None else (
+                column.min_width + extra * column.ratio // shares)
+        if flexible:  # what the rounding left goes to the first flexible column
+            widths[flexible[0]] += max(0, width - needed(shown) - sum(extra * self.columns[i].ratio // shares
+                                                                       for i in flexible))
+        self._widths, self._widths_for = widths, width
         return widths
 
     def _line(self, cells: list[str | Text], style: Style, width: int) -> Strip:
         widths = self._column_widths(width)
         line = Text(no_wrap=True, overflow="ellipsis")
-        for index, (cell, column, cell_width) in enumerate(zip(cells, self.columns, widths, strict=True)):
+        first = True
+        for cell, column, cell_width in zip(cells, self.columns, widths, strict=True):
+            if not cell_width:
+                continue
+            if not first:
+                line.append(" " * GAP)
+            first = False
             text = cell.copy() if isinstance(cell, Text) else Text(clean(cell))
-            text.truncate(cell_width, overflow="ellipsis")
+            text = _fit(text, cell_width, column.truncate)
             if column.justify == "right":
                 text.pad_left(cell_width - text.cell_len)
             else:
                 text.pad_right(cell_width - text.cell_len)
             line.append_text(text)
-            if index < len(self.columns) - 1:
-                line.append(" ")
         line.truncate(width, pad=True)
         # cells are spec and data text: whatever a renderer built, no terminal control reaches the screen
         segments = [Segment(clean(seg.text), style + seg.style if seg.style else style)
@@ -235,7 +282,8 @@ class VirtualTable(ScrollView, can_focus=True):
         position = int(self.scroll_offset.y) + y - 1
         base = self.rich_style
         if not self.order:
-            return Strip([Segment(self.empty.center(width)[:width], base + Style(dim=True))], width) if y == 2 \
+            message = self.empty if self.loaded or self.loading_text is None else self.loading_text
+            return Strip([Segment(message.center(width)[:width], base + Style(dim=True))], width) if y == 2 \
                 else Strip.blank(width, base)
         if position >= len(self.order):
             return Strip.blank(width, base)
