@@ -94,6 +94,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_manifest.py
 	$(BIN)/python benchmarks/catalog_tui.py
 	$(BIN)/python benchmarks/engines.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache specs/.charter

@@ -398,8 +398,12 @@ class Catalog:
             return search_catalog(con, build_id, text, kinds=kinds, limit=limit)
 
     # -- node resolution and lineage --------------------------------------------------------
-    def resolve(self, text: str) -> NodeKey:
-        """The lineage node named by ``text`` (see :func:`parse_node`); a usage error if unknown or ambiguous."""
+    def resolve(self, text: str, *, prefer_metric: bool = True) -> NodeKey:
+        """The lineage node named by ``text`` (see :func:`parse_node`); a usage error if unknown or ambiguous.
+
+        A bare name shared by a metric and other objects is the metric when ``prefer_metric`` (lineage),
+        else ambiguous (``catalog show``, which must not silently pick one).
+        """
         kind, name, column = parse_node(text)
         with self._read() as (con, build_id):
             if kind in ("file", "table"):
@@ -428,10 +432,11 @@ class Catalog:
                 return (str(rows[0][0]), name, None)
             if len(rows) > 1:
                 kinds = sorted(str(r[0]) for r in rows)
-                if "metric" in kinds:  # a metric is what people look up by bare name most often
+                if prefer_metric and "metric" in kinds:  # what people look up by bare name most often
                     return ("metric", name, None)
-                raise UsageError(error(f"`{name}` names several objects: {', '.join(kinds)}", code="ambiguous-node",
-                                       hint=f"write it as KIND:NAME, e.g. `{kinds[0]}:{name}`"))
+                raise UsageError(error(f"`{name}` is ambiguous: it names a {' and a '.join(kinds)}",
+                                       code="ambiguous-node",
+                                       hint="pick one as KIND:NAME: " + " or ".join(f"`{k}:{name}`" for k in kinds)))
             names = [r[0] for r in con.execute(
                 "SELECT name FROM objects WHERE build_id = ? AND (? IS NULL OR kind = ?)", [build_id, kind, kind]
             ).fetchall()]

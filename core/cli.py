@@ -24,6 +24,14 @@ The project is found by walking up from the current folder to `charter.yaml`, or
 """
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from charter import __version__
+
+        typer.echo(f"charter {__version__}")
+        raise typer.Exit(0)
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(name="charter", help=HELP, rich_markup_mode="rich", no_args_is_help=True,
                       add_completion=False, pretty_exceptions_enable=False,
@@ -37,12 +45,16 @@ def build_app() -> typer.Typer:
              debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and engine logs.")] = False,
              no_plugins: Annotated[bool, typer.Option(
                  "--no-entrypoint-plugins", help="Do not load plugins installed as packages.")] = False,
+             version: Annotated[bool, typer.Option(
+                 "--version", help="Print Charter's version and exit.", is_eager=True,
+                 callback=_print_version)] = False,
              ) -> None:
         ctx.obj = CliState(project_dir=project, debug=debug, entrypoints=not no_plugins)
 
-    from charter.core.pluginmanager import build_plugin_manager
+    from charter.core.pluginmanager import CLI_PLUGINS, build_plugin_manager
 
-    pm = build_plugin_manager(entrypoints="--no-entrypoint-plugins" not in sys.argv)
+    # only the built-ins that add commands: the others (engines, rule types) load with the project
+    pm = build_plugin_manager(entrypoints="--no-entrypoint-plugins" not in sys.argv, builtins=CLI_PLUGINS)
     pm.hook.charter_cli_commands(cli=app)
     broken = [f.to_diagnostic() for f in pm.faults if f.where == "charter_cli_commands"]
     if broken:  # its commands are missing: say why, on stderr, whatever the command

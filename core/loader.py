@@ -18,8 +18,8 @@ from charter.core.pluginmanager import CharterPluginManager, build_plugin_manage
 from charter.core.project import Location, Project
 from charter.core.spec.project import ProjectSpec
 from charter.core.spec.registry import KIND_OF_SECTION, SECTIONS, SpecModels
-from charter.core.validation import translate
-from charter.core.yamlsource import YamlDocument, load_yaml_file
+from charter.core.validation import translate, walk_loc
+from charter.core.yamlsource import PathKey, YamlDocument, load_yaml_file
 
 PROJECT_FILE = "charter.yaml"
 _SKIP_DIRS = {"node_modules", "__pycache__", "site-packages"}
@@ -202,11 +202,18 @@ def _load_object(project: Project, doc: YamlDocument, section: str, kind: str, i
         diagnostics.append(error(f"each item of `{section}` must be a mapping with at least `name:`",
                                  file=doc.file, line=pos.line, column=pos.column, code="section-shape"))
         return
+    kept: Kept = ()
     try:
         obj = model.model_validate(item)
     except ValidationError as exc:
         diagnostics.extend(translate(exc, doc=doc, base=path, root_model=model, data=item, what=what))
-        return
+        recovered = _recover(exc, doc, path, model, item, what, diagnostics)
+        if recovered is None:
+            if isinstance(name, str):
+                project.failed.add((kind, name))
+            return
+        obj, kept = recovered
+        project.invalid.add((kind, obj.name))  # type: ignore[attr-defined]
     existing = project.locations.get((kind, obj.name))  # type: ignore[attr-defined]
     if existing is not None:
         name_pos = doc.value_position((*path, "name"))
@@ -217,7 +224,90 @@ def _load_object(project: Project, doc: YamlDocument, section: str, kind: str, i
             hint=f"{kind} names must be unique across the project; rename one of them"))
         return
     collection[obj.name] = obj  # type: ignore[attr-defined]
-    project.locations[(kind, obj.name)] = Location(doc.file, path, pos.line, pos.column)  # type: ignore[attr-defined]
+    project.locations[(kind, obj.name)] = Location(doc.file, path, pos.line, pos.column,  # type: ignore[attr-defined]
+                                                   kept)
+
+
+_RECOVERY_ROUNDS = 5
+Kept = tuple[tuple[PathKey, tuple[int, ...]], ...]
+
+
+def _recover(exc: ValidationError, doc: YamlDocument, path: PathKey, model: type[BaseModel], item: dict[str, Any],
+             what: str, diagnostics: list[Diagnostic]) -> tuple[BaseModel, Kept] | None:
+    """Validate ``item`` again with what was invalid left out, so that one mistake does not hide the
+    object's other checks (references, schemas, rules) nor turn every reference to it into an error.
+
+    An unknown key is dropped; an invalid value is dropped (its default applies); when that is not enough
+    (a required key, an item of a list that cannot be repaired) the enclosing list item is dropped. Errors
+    of the later rounds are reported only when they are not a consequence of what was left out. Returns
+    the object and the original index of each list item kept, or None when the object cannot be saved.
+    """
+    removed: set[PathKey] = set()
+    error = exc
+    data: Any = item
+    kept: dict[PathKey, list[int]] = {}
+    for round_ in range(_RECOVERY_ROUNDS):
+
+        def to_yaml(rel: PathKey, kept: dict[PathKey, list[int]] = kept) -> PathKey:
+            out: list[str | int] = []
+            for part in rel:
+                indices = kept.get(tuple(out))
+                out.append(indices[part] if isinstance(part, int) and indices is not None else part)
+            return tuple(out)
+
+        new_errors = []
+        give_up = False
+        for err in error.errors(include_url=False):
+            rel, _, _ = walk_loc(data, tuple(err["loc"]), missing=err["type"] == "missing")
+            target = to_yaml(rel)
+            under = next((r for r in removed if target[:len(r)] == r), None)
+            if under is not None:  # a consequence of what was left out (a required key): drop its list item
+                holder = _list_item(under[:-1])
+            elif any(r[:len(target)] == target for r in removed):  # e.g. a list left too short
+                holder = _list_item(target[:-1])
+            else:
+                if round_:
+                    new_errors.append(err)
+                holder = _list_item(target[:-1]) if err["type"] == "missing" else (target or None)
+            if holder is None:
+                give_up = True
+            else:
+                removed.add(holder)
+        if new_errors:
+            diagnostics.extend(translate(error, doc=doc, base=path, root_model=model, data=data, what=what,
+                                         errors=new_errors, path_map=to_yaml))
+        if give_up:
+            return None
+        data, kept = _without(item, removed)
+        try:
+            obj = model.model_validate(data)
+        except ValidationError as again:
+            error = again
+            continue
+        return obj, tuple(sorted((k, tuple(v)) for k, v in kept.items()))
+    return None
+
+
+def _list_item(path: PathKey) -> PathKey | None:
+    """The deepest list item at or above ``path`` (``("rules", 2)`` for ``("rules", 2, "column")``)."""
+    for end in range(len(path), 0, -1):
+        if isinstance(path[end - 1], int):
+            return path[:end]
+    return None
+
+
+def _without(data: Any, removed: set[PathKey], at: PathKey = (),
+             kept: dict[PathKey, list[int]] | None = None) -> tuple[Any, dict[PathKey, list[int]]]:
+    """A copy of ``data`` without the paths in ``removed``, and the original indices of the list items kept."""
+    kept = {} if kept is None else kept
+    if isinstance(data, dict):
+        return {k: _without(v, removed, (*at, k), kept)[0] for k, v in data.items() if (*at, k) not in removed}, kept
+    if isinstance(data, list):
+        indices = [i for i in range(len(data)) if (*at, i) not in removed]
+        if len(indices) != len(data):
+            kept[at] = indices
+        return [_without(data[i], removed, (*at, i), kept)[0] for i in indices], kept
+    return data, kept
 
 
 def open_project_or_raise(path: Path | str | None = None, **kwargs: Any) -> Project:

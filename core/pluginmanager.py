@@ -75,6 +75,22 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "charter.plugins.odcs",
 )
 
+CLI_PLUGINS: tuple[str, ...] = (
+    "charter.plugins.core_commands",
+    "charter.plugins.quality_commands",
+    "charter.plugins.exchange_commands",
+    "charter.plugins.plugin_commands",
+    "charter.plugins.env_commands",
+    "charter.plugins.run_manifest",
+    "charter.plugins.catalog_commands",
+    "charter.plugins.metrics_commands",
+    "charter.plugins.handover_commands",
+    "charter.plugins.diff_commands",
+)
+"""The built-ins that contribute commands (``charter_cli_commands``), in registration order. Building the
+command line loads only these (and the entry points): the engines, sources and rule types are loaded by
+the commands that need them, so that ``charter --help`` imports neither the spec models nor DuckDB."""
+
 ISOLATED_HOOKS = frozenset(hookspecs.HOOK_NAMES)
 """Hooks whose implementations are isolated. All of them: a registry that raises loses only its own
 items, a notifier that raises loses nothing of the run, and a plugin whose `charter_cli_commands` raises
@@ -468,10 +484,11 @@ class IncompatiblePlugin(Exception):
 
 
 def build_plugin_manager(project_modules: Sequence[str] = (), *, entrypoints: bool = True,
-                         extra: Iterable[tuple[str, ModuleType | object]] = ()) -> CharterPluginManager:
+                         extra: Iterable[tuple[str, ModuleType | object]] = (),
+                         builtins: Sequence[str] = DEFAULT_PLUGINS) -> CharterPluginManager:
     """Create the manager: built-ins, then `charter` entry points, then project modules, then ``extra``."""
     pm = CharterPluginManager()
-    for module in DEFAULT_PLUGINS:
+    for module in builtins:
         pm.load_module(module, "builtin")
     if entrypoints:
         pm.load_entrypoints()

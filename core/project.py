@@ -31,6 +31,22 @@ class Location:
     path: PathKey
     line: int
     column: int
+    kept: tuple[tuple[PathKey, tuple[int, ...]], ...] = ()
+    """For an object validated with its invalid parts left out: the original index of every list item
+    kept, by the list's path in the object, so that positions still point at the right YAML."""
+
+    def original(self, field_path: PathKey) -> PathKey:
+        """``field_path`` of the validated object as a path in the YAML as written."""
+        if not self.kept:
+            return field_path
+        kept = dict(self.kept)
+        out: list[str | int] = []
+        for part in field_path:
+            indices = kept.get(tuple(out))
+            if isinstance(part, int) and indices is not None and 0 <= part < len(indices):
+                part = indices[part]
+            out.append(part)
+        return tuple(out)
 
 
 @dataclass
@@ -51,6 +67,11 @@ class Project:
     relations: dict[str, Relation] = field(default_factory=dict)
     """How each dataset is read, as the engine will register it."""
     files: list[str] = field(default_factory=list)
+    invalid: set[tuple[str, str]] = field(default_factory=set)
+    """(kind, name) of objects kept with errors: validated without their invalid parts (already reported)."""
+    failed: set[tuple[str, str]] = field(default_factory=set)
+    """(kind, name) of objects that failed validation and were left out; references to them are not
+    reported again."""
     plugin_manager: CharterPluginManager | None = None
     models: SpecModels | None = None
 
@@ -81,7 +102,7 @@ class Project:
         doc = self.documents.get(loc.file)
         if doc is None or not field_path:
             return loc.file, loc.line, loc.column
-        full = (*loc.path, *field_path)
+        full = (*loc.path, *loc.original(field_path))
         pos: Position = doc.key_position(full) if key else doc.value_position(full)
         return loc.file, pos.line, pos.column
 
@@ -92,10 +113,8 @@ class Project:
         doc = self.documents.get(loc.file) if loc else None
         if loc is None or doc is None:
             return self.position(kind, name, field_path)
-        if offset is None:
-            pos = doc.value_position((*loc.path, *field_path))
-        else:
-            pos = doc.text_position((*loc.path, *field_path), offset)
+        full = (*loc.path, *loc.original(field_path))
+        pos = doc.value_position(full) if offset is None else doc.text_position(full, offset)
         return loc.file, pos.line, pos.column
 
     def diagnostic_at(self, severity: Severity, message: str, kind: str, name: str, field_path: PathKey = (),

@@ -141,6 +141,24 @@ def pii_columns(project: Project, dataset: str) -> set[str]:
     return found
 
 
+def sample_pii(project: Project, dataset: str, item: PlannedRule) -> set[str]:
+    """PII names hidden from a rule's sample: the checked dataset's (and its lineage's) and, when the rule
+    fetches its own failing rows (an `sql` rule may read any dataset), those of every dataset the query reads.
+
+    A PII tag belongs to a dataset's column: a column of the same name elsewhere is not hidden."""
+    found = pii_columns(project, dataset)
+    rule = item.ref.rule
+    try:
+        query = rule.failing_rows(item.ctx) if isinstance(rule, AggregateRule) else None
+    except Exception:  # the rule cannot compile its query: it has no sample to mask either
+        query = None
+    if query is not None:
+        for table in query.find_all(exp.Table):
+            if table.name in project.datasets and table.name != dataset:
+                found |= pii_columns(project, table.name)
+    return found
+
+
 def _not_null(column: str) -> exp.Expression:
     return exp.Not(this=exp.column(column, quoted=True).is_(exp.null()))
 
@@ -282,12 +300,11 @@ def execute_plan(engine: Engine, plan: ScanPlan, project: Project, sample_size: 
         row, errors = _isolate(engine, plan)
     scan_ms = (time.perf_counter() - started) * 1000
     share = scan_ms / max(1, len(plan.rules))
-    # fetched rows are filtered by every PII name of the project: an `sql` rule may read any dataset
-    pii = {c for ds in project.datasets.values() for c in ds.pii_columns}
     results = []
     for position, item in enumerate(plan.rules):
         problem = item.problem or errors.get(position)
         values = {name: row.get(alias) for name, alias in item.outputs.items()}
+        pii = sample_pii(project, plan.dataset, item)
         results.append(_judge(engine, plan, item, values, problem, share, scan_ms, sample_size(item.ref), pii))
     return ScanOutcome(results, row.get(fp.ROWS_COLUMN), row.get(fp.CHECKSUM_COLUMN), scan_ms,
                        engine.queries_issued - before)
@@ -409,7 +426,14 @@ def _sample(engine: Engine, item: PlannedRule, result: CheckResult, size: int, p
     hidden = sorted({k for r in rows for k in r if k in pii} | _pii_outputs(item, pii))
     if hidden and not item.sample_note:
         result.details["sample_note"] = f"hidden (tagged PII): {', '.join(hidden)}"
-    result.samples = [{k: jsonable(v) for k, v in r.items() if k not in hidden} for r in rows]
+    samples = [{k: jsonable(v) for k, v in r.items() if k not in hidden} for r in rows]
+    if rows and not any(samples):  # every sampled column is PII: say so rather than show `[{}]`
+        note = result.details.get("sample_note") or f"hidden (tagged PII): {', '.join(hidden)}"
+        result.details["sample_note"] = (f"{note}; every sampled column is tagged PII, so the "
+                                         f"{len(rows)} sampled row{'s are' if len(rows) != 1 else ' is'} "
+                                         "not shown")
+        samples = []
+    result.samples = samples
 
 
 def _pii_outputs(item: PlannedRule, pii: set[str]) -> set[str]:

@@ -273,7 +273,7 @@ def _compare_code(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 
 def _compare_run(old: dict[str, Any], new: dict[str, Any], results: list[ResultChange]) -> list[Change]:
     changes = [Change(key, "modified", [f"{key}: {_show(old.get(key))} → {_show(new.get(key))}"])
-               for key in ("engine", "selection", "sample_size") if old.get(key) != new.get(key)]
+               for key in ("engine", "selection", "exclude", "sample_size") if old.get(key) != new.get(key)]
     dimensions = {c.get("suite", "") + " / " + c.get("rule", ""): c.get("dimension")
                   for c in new["results"].get("checks", [])}
     timely = sorted({r.key for r in results if r.kind == "check" and dimensions.get(r.key) == "timeliness"})
@@ -328,6 +328,8 @@ def reproduce(project: Project, run_id: str, *, runner: Runner | None = None
     options: dict[str, Any] = {}
     if original.get("sample_size") is not None:
         options["sample_size"] = original["sample_size"]
+    if original.get("exclude"):
+        options["exclude"] = list(original["exclude"])
     execute = runner or default_runner()
     try:
         summary = execute(project, selection=list(original.get("selection") or []), engine=original.get("engine"),

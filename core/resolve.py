@@ -38,6 +38,8 @@ class _Resolver:
         """Check that ``target`` exists; warn when it is deprecated. Returns whether it exists."""
         collection = self.p.collection(target_kind)
         obj = collection.get(target)
+        if obj is None and (target_kind, target) in self.p.failed:
+            return False  # it failed validation, which is reported where it is written
         if obj is None:
             self.error(f"{KIND_WORDS[kind]} `{name}` refers to {KIND_WORDS[target_kind]} `{target}`, "
                        "which does not exist", kind, name, field, code="dangling-reference",

@@ -29,6 +29,8 @@ class RunInfo:
     project_root: str = ""
     selection: list[str] = field(default_factory=list)
     """The `--select` arguments of the run (empty: everything)."""
+    exclude: list[str] = field(default_factory=list)
+    """The `--exclude` arguments of the run (removed from the selection)."""
     sample_size: int | None = None
     """The `--sample-size` of the run, when given (recorded so that `charter reproduce` uses it again)."""
     project: Any = field(default=None, repr=False, compare=False)

@@ -105,12 +105,14 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[str, int], None]]
         yield advance
 
 
-def execute_run(project: Project, *, selection: list[str] | None = None, engine: str | None = None,
+def execute_run(project: Project, *, selection: list[str] | None = None, exclude: list[str] | None = None,
+                engine: str | None = None,
                 command: str = "charter run", sample_size: int | None = None, progress: bool = False,
                 debug: bool = False, snapshot_metrics: bool | None = None) -> RunSummary:
     """Check the selected rules (default: every quality suite) and return what happened.
 
-    ``selection`` takes ``--select`` values; ``engine`` names an engine plugin (default: the project's);
+    ``selection`` takes ``--select`` values and ``exclude`` ``--exclude`` ones (removed from the selection);
+    ``engine`` names an engine plugin (default: the project's);
     ``sample_size`` overrides how many failing rows each failing rule fetches. ``snapshot_metrics``
     records every certified metric at its default grain in ``summary.metrics`` (default: on a full run,
     that is without ``selection``), so that the catalog can show history and trends; a metric that
@@ -122,13 +124,14 @@ def execute_run(project: Project, *, selection: list[str] | None = None, engine:
     pm = project.plugin_manager
     hook = pm.hook
     faults_before = len(pm.occurrences)
-    refs = select_rules(project, list(selection or []))
+    refs = select_rules(project, list(selection or []), list(exclude or []))
     sizes = sample_size_for(project, sample_size)
     with Warehouse(project, engine=engine, debug=debug) as warehouse:
         plans = prepare(project, warehouse, refs)
         run = RunInfo(run_id=new_run_id(), project_name=project.name, command=command,
                       engine=warehouse.engine_type.name, started_at=datetime.now(UTC),
-                      project_root=str(project.root), selection=list(selection or []), project=project,
+                      project_root=str(project.root), selection=list(selection or []),
+                      exclude=list(exclude or []), project=project,
                       sample_size=sample_size)
         hook.charter_run_started(run=hook_view(run))
         summary = RunSummary(run)
@@ -140,7 +143,7 @@ def execute_run(project: Project, *, selection: list[str] | None = None, engine:
                 for result in summary.checks[-len(plan.rules):]:
                     hook.charter_check_finished(run=hook_view(run), result=hook_view(result))
                 advance(plan.dataset, len(plan.rules))
-        if snapshot_metrics if snapshot_metrics is not None else not selection:
+        if snapshot_metrics if snapshot_metrics is not None else not (selection or exclude):
             from charter.core.semantic.snapshot import snapshot_metrics as snapshot
 
             summary.metrics = snapshot(project, warehouse, diagnostics=summary.problems)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -48,6 +49,9 @@ def _walk(data: Any, loc: tuple[Any, ...], missing: bool = False) -> tuple[PathK
             return tuple(path), None, False
         # anything else is a union tag or a validator's name, not a place in the data
     return tuple(path), current, True
+
+
+walk_loc = _walk
 
 
 def _fields_of(model: Any) -> set[str]:
@@ -129,12 +133,16 @@ def _field_by_key(model: type[BaseModel], key: str) -> Any:
 
 
 def translate(exc: ValidationError, *, doc: YamlDocument, base: PathKey, root_model: type[BaseModel], data: Any,
-              what: str) -> list[Diagnostic]:
-    """Diagnostics for every error of ``exc``; ``base`` is where ``data`` sits in ``doc``."""
+              what: str, errors: list[Any] | None = None,
+              path_map: Callable[[PathKey], PathKey] | None = None) -> list[Diagnostic]:
+    """Diagnostics for every error of ``exc`` (or for ``errors``, some of them); ``base`` is where ``data``
+    sits in ``doc``. ``path_map`` turns a path in ``data`` into one in the YAML as written (when ``data``
+    is a copy with invalid list items left out)."""
     out: list[Diagnostic] = []
-    for err in exc.errors(include_url=False):
+    to_yaml: Callable[[PathKey], PathKey] = path_map or (lambda p: p)
+    for err in (exc.errors(include_url=False) if errors is None else errors):
         rel, value, _ = _walk(data, tuple(err["loc"]), missing=err["type"] == "missing")
-        path = (*base, *rel)
+        path = (*base, *to_yaml(rel))
         etype = err["type"]
         hint = None
         key_pos = False
@@ -162,7 +170,7 @@ def translate(exc: ValidationError, *, doc: YamlDocument, base: PathKey, root_mo
                                                        "registered rule types"
             path = (*path, "type") if isinstance(value, dict) and "type" in value else path
             if isinstance(data, dict):
-                path = _rule_type_path(data, rel, base)
+                path = (*base, *to_yaml(_rule_type_path(data, rel, ())))
         elif etype == "union_tag_not_found":
             message = f"a rule needs a `type` in {what}"
             hint = "e.g. `type: not_null`"

@@ -95,9 +95,8 @@ class Warehouse:
                 continue
             if progress:
                 progress(name)
-            problems = self.register(name)
-            out += problems
-            if not problems:
+            out += self.register(name)
+            if name in self.registered:  # not a dataset whose source was refused when loading (reported there)
                 added.append(name)
         # schemas after every registration: an engine can then answer them all at once (DuckDB does)
         for name in added:

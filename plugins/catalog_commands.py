@@ -15,7 +15,7 @@ from charter.core.cliutil import (
     load,
     one_line,
     print_json,
-    remaining_width,
+    reflow_help,
     render_diagnostics,
     shown_path,
     state_of,
@@ -123,24 +123,21 @@ def catalog_search(ctx: typer.Context, text: Annotated[str, typer.Argument(help=
     if not results:
         console().print(f"nothing matches `{markup(text)}`")
         return
-    from rich.table import Table
-
     from charter.catalog.render import KIND_STYLE
+    from charter.core.cliutil import Column, fit_table
 
-    table = Table(title=f"{len(results)} result(s) for “{markup(text)}”", title_justify="left")
-    keys = {col: [col, *(clean(r[col]) for r in results)] for col in ("kind", "name", "owner")}
-    for col in keys:
-        table.add_column(col, no_wrap=True)
-    table.add_column("description", no_wrap=True, overflow="ellipsis", max_width=remaining_width(*keys.values()))
-    for r in results:
-        table.add_row(plain(r["kind"], KIND_STYLE.get(r["kind"], "white")), plain(r["name"]), plain(r["owner"]),
-                      plain(one_line(r["description"])))
-    console().print(table)
+    columns = [Column("kind", "fixed"), Column("name", "key"), Column("owner", "text", 2),
+               Column("description", "text", 1)]
+    cells = [[plain(r["kind"], KIND_STYLE.get(r["kind"], "white")), plain(r["name"]), plain(one_line(r["owner"])),
+              plain(one_line(r["description"]))] for r in results]
+    console().print(fit_table(columns, cells, title=f"{len(results)} result(s) for “{markup(text)}”",
+                              title_justify="left"))
 
 
 @catalog_app.command("show")
 def catalog_show(ctx: typer.Context,
-                 name: Annotated[str, typer.Argument(help="KIND:NAME (metric:on_time_rate), or a unique NAME.")],
+                 name: Annotated[str, typer.Argument(help="KIND:NAME (metric:on_time_rate, dataset:flights), or a "
+                                                           "unique NAME.")],
                  project_dir: ProjectOption = None, fmt: FormatOption = OutputFormat.text) -> None:
     """Show one object as the catalog knows it: governance, definition, columns, latest results, lineage.
 
@@ -151,7 +148,7 @@ def catalog_show(ctx: typer.Context,
       charter catalog show contract:flights_handover
     """
     _, catalog = open_catalog(ctx, project_dir, fmt=fmt)
-    kind, obj_name, column = catalog.resolve(name)
+    kind, obj_name, column = catalog.resolve(name, prefer_metric=False)
     if kind in ("file", "table") or column is not None:
         raise UsageError(error(f"`{name}` is a {'column' if column else kind}; `show` takes a spec object",
                                code="not-an-object", hint=f"try `charter lineage {name}`"))
@@ -257,6 +254,7 @@ def _render_object(obj: ObjectInfo, extra: dict[str, Any]) -> None:
 
 
 @catalog_app.command("runs")
+@reflow_help
 def catalog_runs(ctx: typer.Context, project_dir: ProjectOption = None, fmt: FormatOption = OutputFormat.text,
                  limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 20) -> None:
     """List recorded runs, newest first: status (complete, running, incomplete), outcome and counts.
@@ -273,16 +271,18 @@ def catalog_runs(ctx: typer.Context, project_dir: ProjectOption = None, fmt: For
     if fmt is OutputFormat.json:
         print_json({"runs": [r.to_dict() for r in runs]})
         return
-    from rich.table import Table
+    from charter.core.cliutil import Column, fit_table
 
-    table = Table(title=f"{len(runs)} run(s)", title_justify="left")
-    for col in ("run", "started", "status", "outcome", "checks", "failures", "warnings"):
-        table.add_column(col)
+    columns = [Column("run", "key"), Column("started", "fixed", 3), Column("status", "fixed", 1),
+               Column("outcome", "fixed", 2), Column("checks", "fixed", 5), Column("failures", "fixed", 4),
+               Column("warnings", "fixed", 6)]
+    cells = []
     for r in runs:
         status = {"complete": "green", "running": "cyan", "incomplete": "red"}.get(r.status, "white")
-        table.add_row(plain(r.run_id), str(r.started_at or ""), plain(r.status, status), plain(r.outcome),
-                      str(r.checks or 0), str(r.failures or 0), str(r.warnings or 0))
-    console().print(table)
+        started = str(r.started_at or "")[:19].replace("T", " ")
+        cells.append([plain(r.run_id), plain(started), plain(r.status, status), plain(r.outcome),
+                      plain(str(r.checks or 0)), plain(str(r.failures or 0)), plain(str(r.warnings or 0))])
+    console().print(fit_table(columns, cells, title=f"{len(runs)} run(s)", title_justify="left"))
 
 
 def lineage(ctx: typer.Context,
@@ -319,14 +319,16 @@ def lineage(ctx: typer.Context,
     console().print(lineage_tree(tree, "upstream" if up else "downstream"))
 
 
+@reflow_help
 def tui(ctx: typer.Context, project_dir: ProjectOption = None,
         build: Annotated[bool, typer.Option("--build/--no-build", help="Refresh the catalog from the specs first "
                                                                        "(only when they changed).")] = True,
         ) -> None:
     """Browse the catalog in the terminal: metrics, datasets, quality results, contracts, lineage.
 
-    Opens on the metrics catalog. Type to search, press [bold]f[/] for filters, [bold]enter[/] to open,
-    [bold]ctrl+p[/] to jump to anything; the key legend is always at the bottom. Read-only; it refreshes
+    Opens on the metrics catalog. Type to search, press [bold]ctrl+f[/] for filters, [bold]enter[/] to open,
+    [bold]ctrl+l[/] for lineage, [bold]ctrl+p[/] to jump to anything, [bold]ctrl+q[/] to quit; the key legend
+    is always at the bottom. Read-only; it refreshes
     by itself when a run writes new results.
 
     [bold]Examples[/bold]

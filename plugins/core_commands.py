@@ -18,12 +18,11 @@ from charter.core.cliutil import (
     load,
     one_line,
     print_json,
-    remaining_width,
     render_diagnostics,
     state_of,
 )
 from charter.core.diagnostics import Diagnostic, UsageError, did_you_mean, error, has_errors, warning
-from charter.core.safetext import clean, markup
+from charter.core.safetext import markup
 from charter.core.safetext import text as plain
 from charter.plugin_api import hookimpl
 
@@ -50,8 +49,18 @@ def refresh_catalog(project: Project, warehouse: Warehouse) -> list[Diagnostic]:
 
 def validate_project(project_dir: Path | None, ctx: typer.Context, *, offline: bool, engine: str | None = None
                      ) -> tuple[object, list[Diagnostic]]:
-    """Load the project and, unless offline, check it against the schemas the engine infers."""
-    project, diagnostics = load(ctx, project_dir)
+    """Load the project and, unless offline, check it against the schemas the engine infers.
+
+    Spec errors do not stop the schema checks: objects are kept without their invalid parts, so that one
+    pass reports every independent mistake."""
+    from charter.core.cliutil import ProjectSpecError
+    from charter.core.loader import load_project
+
+    state = state_of(ctx)
+    result = load_project(project_dir or state.project_dir, entrypoints=state.entrypoints, freeze=True)
+    if result.project is None:
+        raise ProjectSpecError(result.diagnostics, result.project)
+    project, diagnostics = result.project, result.diagnostics
     if not offline:
         from charter.core.schemacheck import check_schemas
         from charter.core.warehouse import Warehouse
@@ -168,29 +177,25 @@ def plugins(ctx: typer.Context, fmt: FormatOption = OutputFormat.text) -> None:
         print_json({"plugins": [asdict(r) for r in records],
                     "broken": [{k: v for k, v in asdict(f).items() if k != "details"} for f in pm.faults]})
         return
-    from rich.table import Table
-
     from charter import __version__
+    from charter.core.cliutil import Column, fit_table
 
-    table = Table(title="Loaded plugins", title_justify="left")
-    for col in ("plugin", "source", "version"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("hooks", overflow="fold")
+    columns = [Column("plugin", "key"), Column("source", "fixed", 2), Column("version", "fixed", 1),
+               Column("hooks", "text", 3)]
+    cells = []
     for r in records:
         # built-ins ship with Charter: show them by their short name and Charter's version
         name = r.name.removeprefix("charter.plugins.") if r.source == "builtin" else r.name
         version = r.version or (__version__ if r.source == "builtin" else "-")
-        table.add_row(plain(name), plain(r.source), plain(version),
-                      plain(", ".join(h.removeprefix("charter_") for h in r.hooks)))
-    console().print(table)
+        cells.append([plain(name), plain(r.source), plain(version),
+                      plain(", ".join(h.removeprefix("charter_") for h in r.hooks))])
+    console().print(fit_table(columns, cells, title="Loaded plugins", title_justify="left"))
     if pm.faults:
-        broken = Table(title="Broken plugins", title_justify="left", title_style="bold red")
-        for col in ("plugin", "where", "error"):
-            broken.add_column(col, overflow="fold")
-        for f in pm.faults:
-            broken.add_row(plain(f"{f.plugin}" + (f" ({f.distribution} {f.version})" if f.distribution else "")),
-                           plain(f.where), plain(f.error, multiline=True))
-        console().print(broken)
+        # an error is what the user needs to read whole: it wraps between words
+        faults = [[plain(f"{f.plugin}" + (f" ({f.distribution} {f.version})" if f.distribution else "")),
+                   plain(f.where), plain(f.error, multiline=True)] for f in pm.faults]
+        console().print(fit_table([Column("plugin", "key"), Column("where", "fixed", 1), Column("error", "wrap")],
+                                  faults, title="Broken plugins", title_justify="left", title_style="bold red"))
 
 
 datasets_app = typer.Typer(no_args_is_help=False,
@@ -223,16 +228,14 @@ def datasets_list(ctx: typer.Context, project_dir: ProjectOption = None,
     if fmt is OutputFormat.json:
         print_json({"datasets": rows})
         return
-    from rich.table import Table
+    from charter.core.cliutil import Column, fit_table
 
-    table = Table(title=f"{len(rows)} datasets in {markup(project.name)}", title_justify="left")
-    keys = {col: [col, *(clean(r[col]) or "-" for r in rows)] for col in ("name", "source", "owner")}
-    for col in keys:
-        table.add_column(col, no_wrap=True)
-    table.add_column("description", no_wrap=True, overflow="ellipsis", max_width=remaining_width(*keys.values()))
-    for r in rows:
-        table.add_row(plain(r["name"]), plain(r["source"]), plain(r["owner"] or "-"), plain(r["description"]))
-    console().print(table)
+    columns = [Column("name", "key"), Column("source", "fixed", 2), Column("owner", "text", 3),
+               Column("description", "text", 1)]
+    cells = [[plain(r["name"]), plain(r["source"]), plain(one_line(r["owner"]) or "-"), plain(r["description"])]
+             for r in rows]
+    console().print(fit_table(columns, cells, title=f"{len(rows)} datasets in {markup(project.name)}",
+                              title_justify="left"))
 
 
 @datasets_app.command("show")

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from charter.core.cliutil import ProjectOption, console, state_of
+from charter.core.cliutil import ProjectOption, console, reflow_help, state_of
 from charter.core.safetext import markup
 from charter.plugin_api import hookimpl
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
 
     from charter.core.diagnostics import Diagnostic
     from charter.core.specdiff import SpecDiff, View
@@ -35,6 +35,7 @@ _DIRECTION_WORDS = {"tightens": "tightens (breaks producers)", "loosens": "loose
                     "incompatible": "incompatible (breaks both)", "neutral": "no guarantee changed"}
 
 
+@reflow_help
 def diff(
     ctx: typer.Context,
     base: Annotated[str, typer.Option("--base", "-b", help="The revision to compare from: a branch, tag or commit.")],
@@ -69,7 +70,7 @@ def diff(
 
       charter diff --base main
       charter diff --base main --fail-on-breaking --view consumer
-      charter diff --base v1.2.0 --head HEAD --format markdown -o diff.md    # a PR comment
+      charter diff --base v1.2.0 --head HEAD -f markdown -o diff.md  # PR comment
       charter diff --base HEAD~1 --format json
     """
     from charter.core.diagnostics import UsageError, error
@@ -130,7 +131,6 @@ def _who(change: object, view: View) -> str:
 
 
 def render_text(result: SpecDiff, view: View, out: Console) -> None:
-    from rich.table import Table
 
     from charter.core.safetext import markup as escape  # spec text: no markup, no terminal control
 
@@ -140,16 +140,17 @@ def render_text(result: SpecDiff, view: View, out: Console) -> None:
     if not result.changes:
         out.print("no change in the specs")
         return
-    table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False, expand=True)
-    table.add_column("", no_wrap=True)
-    table.add_column("object", overflow="fold", ratio=1)
-    table.add_column("change", overflow="fold", ratio=3)
+    from charter.core.cliutil import Column, fit_table
+    from charter.core.safetext import text
+
+    # the object's name is never wrapped; the change wraps between words, never inside one
+    columns = [Column("", "fixed"), Column("object", "key"), Column("change", "wrap", min_width=20)]
+    cells: list[list[RenderableType]] = []
     for c in sorted(result.changes, key=lambda c: (not c.breaking(view), c.kind, c.name)):
-        who = _who(c, view)
         style = "bold red" if c.breaking(view) else "dim"
-        where = f"{c.kind} {c.name}"
-        table.add_row(f"[{style}]{escape(who)}[/]", escape(where), escape(c.message))
-    out.print(table)
+        cells.append([text(_who(c, view), style), text(f"{c.kind} {c.name}"), text(c.message)])
+    out.print(fit_table(columns, cells, width=out.width, box=None, header_style="bold", pad_edge=False,
+                        show_edge=False))
 
 
 def render_markdown(result: SpecDiff, view: View) -> str:

@@ -43,21 +43,20 @@ def env_list(ctx: typer.Context, project_dir: ProjectOption = None,
     if fmt is OutputFormat.json:
         print_json({"environments": rows})
         return
-    from rich.table import Table
+    from charter.core.cliutil import Column, fit_table
+    from charter.core.safetext import markup, text
 
     styles = {"matches": "green", "drift": "yellow", "unsatisfied": "red", "lock-unreadable": "red"}
-    table = Table(title=f"{len(rows)} environment{'s' if len(rows) != 1 else ''} in {project.name}",
-                  title_justify="left")
-    for col in ("name", "python", "packages", "lock file", "this interpreter"):
-        table.add_column(col, overflow="fold")
-    from charter.core.safetext import text
-
+    columns = [Column("name", "key"), Column("python", "fixed", 3), Column("packages", "text", 4),
+               Column("lock file", "text", 2), Column("this interpreter", "fixed", 1)]
+    cells = []
     for row in rows:
         status = row["status"]
         # requirements are text, not markup: `pandas[performance]>=2` keeps its extras
-        table.add_row(row["name"], text(row["python"] or "-"), text(", ".join(row["packages"]) or "-"),
-                      text(row["lock_file"]), f"[{styles.get(status, 'dim')}]{status}[/]")
-    console().print(table)
+        cells.append([text(row["name"]), text(row["python"] or "-"), text(", ".join(row["packages"]) or "-"),
+                      text(row["lock_file"]), text(status, styles.get(status, "dim"))])
+    console().print(fit_table(columns, cells, title=f"{len(rows)} environment{'s' if len(rows) != 1 else ''} in "
+                                                    f"{markup(project.name)}", title_justify="left"))
 
 
 @env_app.command("lock")

@@ -20,6 +20,7 @@ from charter.core.cliutil import (
     console,
     load,
     print_json,
+    reflow_help,
     render_diagnostics,
     shown_path,
     state_of,
@@ -90,14 +91,11 @@ def _list_formats(found: NamedRegistry, fmt: OutputFormat, title: str) -> None:
     if not rows:
         console().print(f"No {title} formats are installed; plugins add them (see `charter plugins`).")
         return
-    from rich.table import Table
+    from charter.core.cliutil import Column, fit_table, one_line
 
-    table = Table(title=f"{title.capitalize()} formats", title_justify="left")
-    for col in ("format", "description", "plugin"):
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(plain(row["name"]), plain(row["description"], multiline=True), plain(row["plugin"]))
-    console().print(table)
+    columns = [Column("format", "key"), Column("description", "text", 1), Column("plugin", "key")]
+    cells = [[plain(row["name"]), plain(one_line(row["description"])), plain(row["plugin"])] for row in rows]
+    console().print(fit_table(columns, cells, title=f"{title.capitalize()} formats", title_justify="left"))
 
 
 def _crash(kind: str, name: str, found: NamedRegistry, pm: CharterPluginManager,
@@ -113,6 +111,7 @@ def _crash(kind: str, name: str, found: NamedRegistry, pm: CharterPluginManager,
     return crash
 
 
+@reflow_help
 def export(
     ctx: typer.Context,
     format_name: Annotated[str | None, typer.Argument(
@@ -166,6 +165,7 @@ def export(
     out.print(f"[green]✓[/] exported {markup(target or project.name)} as {markup(format_name)} ({len(paths)} file(s))")
 
 
+@reflow_help
 def import_(
     ctx: typer.Context,
     format_name: Annotated[str | None, typer.Argument(

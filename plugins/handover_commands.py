@@ -13,7 +13,7 @@ from charter.core.safetext import markup
 from charter.plugin_api import hookimpl
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
 
     from charter.core.diagnostics import Diagnostic
     from charter.core.handover.verify import Verification
@@ -166,7 +166,6 @@ def _notes(notes: list[Diagnostic]) -> None:
 
 def render_verification(v: Verification, out: Console) -> None:
     """The terminal report."""
-    from rich.table import Table
 
     from charter.core.safetext import markup as escape  # spec text: no markup, no terminal control
 
@@ -177,27 +176,27 @@ def render_verification(v: Verification, out: Console) -> None:
     style = "bold white on green" if v.accepted else "bold white on red"
     out.print(f"[{style}] {v.verdict.upper()} [/] {counts['pass']} passed, {counts['fail']} failed, "
               f"{counts['error']} could not be evaluated, {counts['unverified']} not verified")
-    table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False, expand=True)
-    table.add_column("#", no_wrap=True, width=2)
-    table.add_column("result", no_wrap=True)
-    table.add_column("criterion", overflow="fold", ratio=3)
-    table.add_column("observed", overflow="fold", ratio=2)
-    table.add_column("threshold", overflow="fold", ratio=1)
+    from charter.core.cliutil import Column, fit_table
+
+    # criteria, observations and thresholds wrap between words, never inside a name
+    columns = [Column("#", "fixed"), Column("result", "fixed"), Column("criterion", "wrap", min_width=16),
+               Column("observed", "wrap", min_width=12), Column("threshold", "wrap")]
+    cells: list[list[RenderableType]] = []
     for r in v.criteria:
         claim = f" [dim]({r.claim.replace('_', '-')})[/]" if r.claim else ""
-        table.add_row("·" if r.index is None else str(r.index + 1), f"[{_STYLE[r.outcome]}]{_WORD[r.outcome]}[/]",
-                      escape(r.criterion), escape(r.observed or "") + claim, escape(r.threshold or ""))
+        cells.append(["·" if r.index is None else str(r.index + 1), f"[{_STYLE[r.outcome]}]{_WORD[r.outcome]}[/]",
+                      escape(r.criterion), escape(r.observed or "") + claim, escape(r.threshold or "")])
     out.print()
-    out.print(table)
+    out.print(fit_table(columns, cells, width=out.width, box=None, header_style="bold", pad_edge=False,
+                        show_edge=False))
     for r in v.criteria:
         if r.message and r.outcome != "pass":
-            out.print(f"  [{_STYLE[r.outcome]}]{_WORD[r.outcome]}[/] {escape(r.criterion)}: {escape(r.message)}",
-                      soft_wrap=True)
+            out.print(f"  [{_STYLE[r.outcome]}]{_WORD[r.outcome]}[/] {escape(r.criterion)}: {escape(r.message)}")
     out.print()
     out.print(f"[dim]evidence: verification {v.verdict_id}"
               + (f" · quality run {v.run_id} (.charter/runs/{v.run_id}.json)" if v.run_id else "")
               + f" · coverage {v.coverage.digest.removeprefix('sha256:')[:16]}… over {len(v.fingerprints)} "
-                f"fingerprinted datasets and {len(v.artifacts)} artifacts[/]", soft_wrap=True)
+                f"fingerprinted datasets and {len(v.artifacts)} artifacts[/]")  # wraps between words: ids stay whole
     _render_signoffs(v, out)
 
 
@@ -212,12 +211,11 @@ def _render_signoffs(v: Verification, out: Console) -> None:
         state = ("[bold white on red]TAMPERED[/]" if s.tampered else "[bold red]STALE[/]" if s.stale
                  else "[green]valid[/]")
         override = f" [yellow](override: {escape(s.entry.override_reason)})[/]" if s.entry.override_reason else ""
-        out.print(f"  {state} {escape(s.entry.by)} for `{s.entry.role}` on {s.entry.signed_at}{override}",
-                  soft_wrap=True)
+        out.print(f"  {state} {escape(s.entry.by)} for `{s.entry.role}` on {s.entry.signed_at}{override}")
         for change in s.changes:
-            out.print(f"      {escape(change)}", soft_wrap=True)
+            out.print(f"      {escape(change)}")
         for edit in s.tampered:
-            out.print(f"      [red]edited by hand:[/] {escape(edit)}", soft_wrap=True)
+            out.print(f"      [red]edited by hand:[/] {escape(edit)}")
 
 
 @hookimpl

@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from charter.core.cliutil import (
+    Column,
     FormatOption,
     OutputFormat,
     ProjectOption,
     console,
     fail,
+    fit_table,
     load,
+    one_line,
     print_json,
     state_of,
 )
@@ -100,17 +103,15 @@ def metrics_list(
     if fmt is OutputFormat.json:
         print_json({"metrics": rows})
         return
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} of {len(project.metrics)} metrics in {markup(project.name)}",
-                  title_justify="left")
-    for col in ("name", "type", "status", "tier", "owner", "label"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("name", "type", "status"))
+    columns = [Column("name", "key"), Column("type", "fixed", 3), Column("status", "fixed", 2),
+               Column("tier", "fixed", 5), Column("owner", "text", 4), Column("label", "text", 1)]
+    cells = []
     for r in rows:
         style = {"certified": "green", "deprecated": "red", "draft": "yellow"}.get(r["status"], "")
-        table.add_row(plain(r["name"]), plain(r["type"]), plain(r["status"], style), plain(r["tier"] or "-"),
-                      plain(r["owner"] or "-"), plain(r["label"]))
-    console().print(table)
+        cells.append([plain(r["name"]), plain(r["type"]), plain(r["status"], style), plain(r["tier"] or "-"),
+                      plain(r["owner"] or "-"), plain(one_line(r["label"]))])
+    console().print(fit_table(columns, cells, title=f"{len(rows)} of {len(project.metrics)} metrics in "
+                                                   f"{markup(project.name)}", title_justify="left"))
 
 
 def _datasets_of(project: Project, name: str, seen: frozenset[str] = frozenset()) -> list[str]:

@@ -31,6 +31,8 @@ class RunFormat(StrEnum):
 SelectOption = Annotated[list[str] | None, typer.Option(
     "--select", "-s", help="Check only these: a dataset or suite name, `dataset:NAME`, `suite:NAME`, `tag:TAG`, "
                            "`dimension:DIM`. Repeat to combine (union).")]
+ExcludeOption = Annotated[list[str] | None, typer.Option(
+    "--exclude", "-x", help="Leave these out (same selectors as --select, applied after it); repeatable.")]
 EngineOption = Annotated[str | None, typer.Option("--engine", "-e", help="Engine plugin to run on (default: the "
                                                                           "project's `warehouse.engine`); `gx` runs "
                                                                           "the rules through Great Expectations.")]
@@ -39,6 +41,7 @@ EngineOption = Annotated[str | None, typer.Option("--engine", "-e", help="Engine
 def run(
     ctx: typer.Context,
     select: SelectOption = None,
+    exclude: ExcludeOption = None,
     engine: EngineOption = None,
     fmt: Annotated[RunFormat, typer.Option("--format", "-f", help="text for people; json or junit (XML for CI) "
                                                                   "for machines.")] = RunFormat.text,
@@ -69,6 +72,7 @@ def run(
       charter run --brief                  # one line per failing check
       charter run -s flights -s tag:reference
       charter run -s suite:weather_quality -s dimension:completeness
+      charter run -s flights -x dimension:timeliness
       charter run --format junit --output quality.xml       # for CI
       charter run --format json > results.json
       charter run --engine gx -s suite:airports_quality     # GX cross-check
@@ -85,8 +89,9 @@ def run(
     project, warnings = load(ctx, project_dir, fmt="json" if fmt is RunFormat.json else "text")
     if warnings and fmt is RunFormat.text:
         render_diagnostics(warnings, project=project)  # on stderr: deprecated references, expired certifications
-    summary = execute_run(project, selection=list(select or []), engine=engine, sample_size=sample_size,
-                          progress=progress, debug=state.debug, command=shlex.join(["charter", *sys.argv[1:]]))
+    summary = execute_run(project, selection=list(select or []), exclude=list(exclude or []), engine=engine,
+                          sample_size=sample_size, progress=progress, debug=state.debug,
+                          command=shlex.join(["charter", *sys.argv[1:]]))
     if summary.problems and fmt is RunFormat.text:
         render_diagnostics(summary.problems, project=project)
     machine = None

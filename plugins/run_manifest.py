@@ -91,20 +91,26 @@ def runs_list(ctx: typer.Context, project_dir: ProjectOption = None, fmt: Format
     if not manifests:
         console().print("no runs recorded yet: `charter run` writes a manifest for every run")
         return
-    from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{len(shown)} of {len(manifests)} runs of {project.name}", title_justify="left")
-    for col in ("run", "started", "took", "command", "outcome", "git", "environment", "results"):
-        table.add_column(col, overflow="fold")
+    from charter.core.cliutil import Column, fit_table
+    from charter.core.safetext import markup, text
+
+    columns = [Column("run", "key"), Column("started", "fixed", 6), Column("took", "fixed", 4),
+               Column("command", "text", 3), Column("outcome", "text", 1), Column("git", "fixed", 2),
+               Column("environment", "fixed", 7), Column("results", "fixed", 5)]
+    cells = []
     for m in shown:
         took = f"{m['duration_s']:.1f}s" if isinstance(m.get("duration_s"), int | float) else "-"
-        command = m.get("command") or ""
+        command = text(m.get("command") or "")
         if m.get("reproduces"):
-            command += f"\n[dim]reproduces {m['reproduces']['run_id']}: {m['reproduces']['verdict']}[/]"
-        table.add_row(m["run_id"], m["started_at"][:19].replace("T", " "), took, command,
-                      _outcome_text(m.get("outcome", {})), _git_text(m.get("git", {})),
-                      m["environment"].get("matches") or "-", _short(m["results"].get("digest")))
-    console().print(table)
+            command = Text.assemble(command, "\n", Text.from_markup(
+                f"[dim]reproduces {markup(m['reproduces']['run_id'])}: {markup(m['reproduces']['verdict'])}[/]"))
+        cells.append([text(m["run_id"]), text(m["started_at"][:19].replace("T", " ")), text(took), command,
+                      text(_outcome_text(m.get("outcome", {}))), text(_git_text(m.get("git", {}))),
+                      text(m["environment"].get("matches") or "-"), text(_short(m["results"].get("digest")))])
+    console().print(fit_table(columns, cells, title=f"{len(shown)} of {len(manifests)} runs of "
+                                                    f"{markup(project.name)}", title_justify="left"))
 
 
 @runs_app.command("show")

@@ -1,9 +1,9 @@
 """Aggregate expressions for measures, with the NULL rule Charter pins down.
 
 Several metrics of one dataset are computed in one scan: each aggregate carries its own filter as a
-``FILTER (WHERE ...)`` clause. A metric whose filter no row of a group passes is NULL there, exactly
-as if it had been aggregated on its own (a group it has no rows in does not exist for it), so counts
-are wrapped: ``NULLIF(COUNT(*) FILTER (WHERE f), 0)``.
+``FILTER (WHERE ...)`` clause. Where no row of a group passes a metric's filter, a count is 0 (as
+``COUNT(*) FILTER (WHERE f)`` is in SQL; the compiler also coalesces counts to 0 after the outer joins
+that combine scans), and SUM/AVG/MIN/MAX/MEDIAN/QUANTILE are NULL: their value over no rows is undefined.
 """
 
 from __future__ import annotations
@@ -43,17 +43,14 @@ def aggregate(agg: str, value: exp.Expr | None, percentile: float | None,
     return _filtered(base, condition)
 
 
-def measure(agg: str, value: exp.Expr | None, percentile: float | None,
-            condition: exp.Expr | None, *, grouped: bool) -> exp.Expr:
-    """A measure's value in an aggregate query: NULL, not 0, when no row of the group passes its filter.
+COUNTS = frozenset({"count", "count_distinct"})
+"""Aggregations that are 0, never NULL, over no rows."""
 
-    ``grouped`` says whether the query has GROUP BY keys: a group then always has rows, so an unfiltered
-    count needs no guard; a query without keys aggregates everything in one row, which may be empty.
+
+def measure(agg: str, value: exp.Expr | None, percentile: float | None,
+            condition: exp.Expr | None) -> exp.Expr:
+    """A measure's value in an aggregate query: a count is 0 when no row of the group passes its filter,
+    every other aggregation NULL (which SQL already gives: ``COUNT(...) FILTER (WHERE f)`` is 0 over no
+    rows, ``SUM(x) FILTER (WHERE f)`` NULL).
     """
-    result = aggregate(agg, value, percentile, condition)
-    if agg not in ("count", "count_distinct") or (condition is None and grouped):
-        return result  # SUM/AVG/MIN/MAX/MEDIAN/QUANTILE are already NULL over no rows
-    if agg == "count" and value is None:
-        return exp.Nullif(this=result, expression=exp.Literal.number(0))
-    return exp.Case(ifs=[exp.If(this=exp.GT(this=rows(condition), expression=exp.Literal.number(0)),
-                                true=result)])
+    return aggregate(agg, value, percentile, condition)

@@ -11,7 +11,7 @@ Passes, in order:
 5. the scans are combined on the group-by keys — the union of the keys of the unshifted scans (plus a
    date spine for `join_to_timespine`), each scan LEFT JOINed to it with ``IS NOT DISTINCT FROM``,
    which is a full outer join that also matches NULL dimension values — and each metric's value is
-   computed from its leaves' columns.
+   computed from its leaves' columns (a count a scan has no row for is 0: ``COALESCE(m, 0)``).
 
 Filters on `metric_time` select reported periods; every other filter selects rows before aggregation.
 """
@@ -26,7 +26,7 @@ from sqlglot import exp
 
 from charter.core.durations import Duration
 from charter.core.project import Project
-from charter.core.semantic.aggregates import measure, rows
+from charter.core.semantic.aggregates import COUNTS, measure, rows
 from charter.core.semantic.cumulative import CumulativeInput, cumulative_ctes
 from charter.core.semantic.joins import DimensionProblem, JoinGraph, SchemaOf
 from charter.core.semantic.plan import Filter, Leaf, Node, Planner
@@ -318,7 +318,6 @@ class _Compilation:
         # filters every leaf shares go to WHERE; the others become FILTER clauses
         common = set(scan.leaves[0].filters).intersection(*(set(leaf.filters) for leaf in scan.leaves[1:]))
         shared, ok = self._condition(scope, sorted(common, key=lambda f: f.text))
-        grouped = bool(self.keys)
         aggregates: list[exp.Expr] = []
         residuals: list[exp.Expr | None] = []
         for leaf in scan.leaves:
@@ -328,7 +327,7 @@ class _Compilation:
                 continue
             column = f"m{len(self.columns)}"
             self.columns[leaf] = (scan.name, column)
-            aggregates.append(exp.alias_(measure(leaf.agg, value, leaf.percentile, residual, grouped=grouped),
+            aggregates.append(exp.alias_(measure(leaf.agg, value, leaf.percentile, residual),
                                          column, quoted=True))
             residuals.append(residual)
         if self.problems.items:
@@ -428,6 +427,10 @@ class _Compilation:
 
         def column_of(leaf: Leaf) -> exp.Expr:
             cte, column = self.columns[leaf]
+            if leaf.agg in COUNTS and not leaf.offsets:
+                # a key another scan brought has no row in this one: nothing counted, 0 (a shifted count
+                # stays NULL where the earlier period is not in the data, as `lag()` would)
+                return exp.Coalesce(this=col(column, aliases[cte]), expressions=[exp.Literal.number(0)])
             return col(column, aliases[cte])
 
         for name, node in nodes.items():

@@ -5,7 +5,8 @@ for `window`, the start of *d*'s period to *d* for `grain_to_date`, everything u
 Days run from the first to the last day with rows (after the query's row filters), for every
 combination of the query's dimensions, so a day without rows still has the window's value. A coarser
 grain then reports one of its days' values: the last (the default), the first, or their average
-(`period_agg`). Days whose window holds no qualifying row are NULL, like any group without rows.
+(`period_agg`). Days whose window holds no qualifying row have no value here: a count is reported
+as 0 there, any other aggregation as NULL.
 
 Aggregations that can be combined from daily partials (count, sum, min, max, avg through sum and
 count) run as window functions over a daily aggregate. Others (count_distinct, median, percentile)

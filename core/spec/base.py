@@ -49,7 +49,7 @@ def _to_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-StrList = Annotated[list[str], BeforeValidator(_to_list)]
+StrList = Annotated[list[str], BeforeValidator(_to_list, json_schema_input_type=str | list[str])]
 """A list of strings; a single string is accepted as a list of one."""
 
 Scalar = str | int | float | bool | date | None

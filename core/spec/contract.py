@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import AliasChoices, BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from charter.core.spec.base import DurationField, Governed, Grain, Name, StrictModel, StrList
 
@@ -135,7 +135,9 @@ class ModelSignature(StrictModel):
 class Deliverables(StrictModel):
     """Everything handed over."""
 
-    datasets: list[DatasetDeliverable] = Field(default_factory=list)
+    datasets: list[Annotated[DatasetDeliverable, BeforeValidator(
+        _dataset_deliverable, json_schema_input_type=Name | DatasetDeliverable)]] = Field(default_factory=list)
+    """Datasets handed over: a name, or `{name, columns}`."""
     metrics: list[Name] = Field(default_factory=list)
     quality: list[Name] = Field(default_factory=list)
     """Quality suites that come with the data."""
@@ -143,13 +145,6 @@ class Deliverables(StrictModel):
     artifacts: list[Artifact] = Field(default_factory=list)
     signature: ModelSignature | None = None
     """For a model handover: its input/output schema."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("datasets"), list):
-            data = {**data, "datasets": [_dataset_deliverable(v) for v in data["datasets"]]}
-        return data
 
     @model_validator(mode="after")
     def _unique_artifacts(self) -> Deliverables:

@@ -98,7 +98,8 @@ class Environment(Governed):
 
     python: str | None = None
     """Python version constraint: `3.11` (any 3.11.x), `>=3.11,<3.13`, `3.11.7` (exactly)."""
-    packages: Annotated[list[RequirementText], BeforeValidator(_to_list)] = Field(default_factory=list)
+    packages: Annotated[list[RequirementText], BeforeValidator(
+        _to_list, json_schema_input_type=str | list[str])] = Field(default_factory=list)
     """Requirements in pip syntax (PEP 508): exact pins (`duckdb==1.1.3`) or ranges (`pandas>=2.2`)."""
     variables: dict[str, VariableValue] = Field(default_factory=dict)
     """Environment variables runs depend on (e.g. `TZ: UTC`); `charter env check` reports a difference."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from charter.core.durations import Duration
 from charter.core.spec.base import DurationField, Governed, Grain, Name, StrictModel, StrList
@@ -70,6 +70,10 @@ def _as_input(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
+MetricInputField = Annotated[MetricInput, BeforeValidator(_as_input, json_schema_input_type=Name | MetricInput)]
+"""A metric input; a bare name is accepted for `{name: ...}`."""
+
+
 class Target(StrictModel):
     """The value a metric should reach; evaluated when it is queried and in `charter run`."""
 
@@ -93,13 +97,13 @@ class Metric(Governed):
     filter: str | None = None
     """SQL predicate over the dataset's columns (and `role.column` through references), applied to rows before
     aggregation. On a ratio or derived metric it applies to every input."""
-    numerator: MetricInput | None = None
+    numerator: MetricInputField | None = None
     """ratio: the numerator metric (a name, or `{name, filter}`)."""
-    denominator: MetricInput | None = None
+    denominator: MetricInputField | None = None
     """ratio: the denominator metric."""
     expr: str | None = None
     """derived: an expression over the input metrics, e.g. `(revenue - cost) / revenue`."""
-    metrics: list[MetricInput] = Field(default_factory=list)
+    metrics: list[MetricInputField] = Field(default_factory=list)
     """derived: the input metrics (names, or `{name, alias, offset, filter}`)."""
     window: DurationField | None = None
     """cumulative: a running window, e.g. `7 days`. Omit both `window` and `grain_to_date` for all-time."""
@@ -108,7 +112,8 @@ class Metric(Governed):
     period_agg: Literal["first", "last", "average"] = "last"
     """cumulative: which value a coarser grain reports (the end of period by default)."""
     fill_nulls_with: float | None = None
-    """Value reported for groups with no qualifying rows (default NULL)."""
+    """Value reported where the metric is undefined (default NULL): a sum, average, minimum or maximum over a
+    group with no qualifying rows, or a ratio over a zero denominator. Counts are 0 there already."""
     join_to_timespine: bool = False
     """Report every period between the query's first and last period, even those without rows (a date spine is
     generated in SQL; with dimensions, every combination of them seen in the result gets every period)."""
@@ -137,18 +142,6 @@ class Metric(Governed):
     }
     _TYPED: ClassVar[set[str]] = {"dataset", "measure", "numerator", "denominator", "expr", "metrics",
                                   "window", "grain_to_date", "period_agg"}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _normalise_inputs(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in ("numerator", "denominator"):
-                if key in data:
-                    data[key] = _as_input(data[key])
-            if isinstance(data.get("metrics"), list):
-                data["metrics"] = [_as_input(v) for v in data["metrics"]]
-        return data
 
     @field_validator("window")
     @classmethod

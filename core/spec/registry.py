@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, create_model
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import core_schema
 
 from charter.core.diagnostics import Diagnostic, error
 from charter.core.spec.base import StrictModel
@@ -114,10 +116,46 @@ class SpecModels:
 
     def json_schema(self, *, project_file: bool = False) -> dict[str, Any]:
         model = ProjectSpec if project_file else self.spec_file_model()
-        schema = TypeAdapter(model).json_schema()
-        schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+        # The input forms the models accept (a string where a list of one is accepted, ...), in the
+        # dialect Pydantic generates: Draft 2020-12 (`$defs`, `prefixItems`).
+        schema = {"$schema": JSON_SCHEMA_DIALECT, **TypeAdapter(model).json_schema(
+            mode="validation", schema_generator=InputJsonSchema)}
         schema["title"] = "Charter project file (charter.yaml)" if project_file else "Charter spec file"
         return schema
+
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+class InputJsonSchema(GenerateJsonSchema):
+    """Pydantic's input schema, plus the other spellings of fields with `AliasChoices`.
+
+    Pydantic lists a field under its first alias only; a spec may use any of them (`min_value` for
+    `min`, `from_` for `from`), so each is a property too, and a required field needs one of them.
+    """
+
+    def model_fields_schema(self, schema: core_schema.ModelFieldsSchema) -> dict[str, Any]:
+        json_schema = super().model_fields_schema(schema)
+        properties = json_schema.get("properties")
+        if not isinstance(properties, dict):
+            return json_schema
+        required = json_schema.get("required", [])
+        for field in schema["fields"].values():
+            choices = field.get("validation_alias")
+            if not isinstance(choices, list):
+                continue
+            names = [path[0] for path in choices
+                     if isinstance(path, list) and len(path) == 1 and isinstance(path[0], str)]
+            if len(names) < 2 or names[0] not in properties:
+                continue
+            for other in names[1:]:
+                properties.setdefault(other, properties[names[0]])
+            if names[0] in required:
+                required.remove(names[0])
+                json_schema.setdefault("allOf", []).append({"anyOf": [{"required": [n]} for n in names]})
+        if "required" in json_schema and not required:
+            del json_schema["required"]
+        return json_schema
 
 
 def _doc(model: type[BaseModel], field: str) -> str | None:
