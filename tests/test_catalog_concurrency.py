@@ -114,7 +114,7 @@ async def _open_on_the_last_complete_run(path: Path) -> None:
 
     app = CharterApp(path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("3")
+        await pilot.press("f3")
         await _settle(pilot)
         info = _shown(app, "#run-info")
         assert RUN_ID in info and "killed-run" not in info
@@ -150,7 +150,7 @@ async def _tui_during_a_run(tmp_path: Path) -> None:
     path = build(root)
     app = CharterApp(path, poll_interval=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("3")
+        await pilot.press("f3")
         await _settle(pilot)
         assert "no complete run recorded yet" in _shown(app, "#run-info")
         run = subprocess.Popen([sys.executable, "-m", "charter", "run", "-s", "suite:airlines_quality",

@@ -145,7 +145,7 @@ def test_following_lineage_from_a_metric_to_the_raw_file(nyc_catalog):
 
 def test_a_failing_rule_opens_on_its_sample_rows(nyc_catalog):
     async def body(app, pilot):
-        await pilot.press("3")
+        await pilot.press("f3")
         await settle(pilot)
         assert isinstance(app.screen, QualityScreen)
         assert "run-20240131-0600" in text_of(app, "#run-info") and "2 failing" in text_of(app, "#run-info")

@@ -36,6 +36,19 @@ def test_typing_on_the_list_goes_to_the_search_box(nyc_catalog):
     drive(nyc_catalog, body, size=(80, 24))
 
 
+def test_digits_typed_on_the_list_search_and_function_keys_switch_screens(nyc_catalog):
+    async def body(app, pilot):
+        await pilot.press(*list("2013"))  # a year, not "switch to the datasets screen"
+        await settle(pilot)
+        search = app.screen.query_one("#search", Input)
+        assert isinstance(app.screen, MetricsScreen) and search.value == "2013"
+        await pilot.press("f2")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "DatasetsScreen"
+
+    drive(nyc_catalog, body, size=(80, 24))
+
+
 def test_the_footer_shows_each_binding_once_and_whole_at_80_columns(nyc_catalog):
     async def body(app, pilot):
         footer = app.screen.query_one(Footer)
@@ -46,7 +59,7 @@ def test_the_footer_shows_each_binding_once_and_whole_at_80_columns(nyc_catalog)
         for needed in ("Open", "Search", "Filters", "Lineage", "Quit", "Jump"):
             assert descriptions.count(needed) == 1, (needed, shown)
         assert [str(label.render()) for label in footer.query("FooterLabel")] == ["Screens"]
-        assert sorted(key for key, description in shown if not description) == ["1", "2", "3", "4"]
+        assert sorted(key for key, description in shown if not description) == ["f1", "f2", "f3", "f4"]
         for child in footer.walk_children():  # each whole on screen, none under another
             assert child.region.width and child.region.right <= app.size.width
         regions = sorted((c.region for c in keys), key=lambda r: r.x)

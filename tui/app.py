@@ -46,13 +46,13 @@ class CharterApp(App[None]):
     }
     COMMANDS = App.COMMANDS | {ObjectsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('metrics')", "Metrics", id="app.metrics", tooltip="The metrics catalog",
+        Binding("f1,1", "switch_mode('metrics')", "Metrics", id="app.metrics", tooltip="The metrics catalog",
                 group=SCREENS),
-        Binding("2", "switch_mode('datasets')", "Datasets", id="app.datasets", tooltip="Datasets and their schemas",
+        Binding("f2,2", "switch_mode('datasets')", "Datasets", id="app.datasets", tooltip="Datasets and their schemas",
                 group=SCREENS),
-        Binding("3", "switch_mode('quality')", "Quality", id="app.quality",
+        Binding("f3,3", "switch_mode('quality')", "Quality", id="app.quality",
                 tooltip="Check results of the latest complete run", group=SCREENS),
-        Binding("4", "switch_mode('contracts')", "Contracts", id="app.contracts",
+        Binding("f4,4", "switch_mode('contracts')", "Contracts", id="app.contracts",
                 tooltip="Handover contracts, verdicts and sign-offs", group=SCREENS),
         # the footer shows the palette key once, at its right end
         Binding("ctrl+p", "command_palette", "Jump", id="app.palette", tooltip="Jump to any object by name",

@@ -113,8 +113,6 @@ class ListScreen(CatalogScreen):
                 show=False),  # room in an 80-column footer for the keys that are not obvious
         Binding("ctrl+l", "lineage", "Lineage", id="list.lineage", tooltip="Lineage of the highlighted object"),
     ]
-    SCREEN_KEYS: ClassVar[frozenset[str]] = frozenset("1234")
-    """Keys that stay bindings on the list (switching screens) instead of starting a search."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -319,7 +317,7 @@ class ListScreen(CatalogScreen):
         search box, which takes the focus, instead of firing a binding that shares the letter."""
         table = self.query_one(VirtualTable)
         if (self.focused is not table or not event.is_printable or not event.character
-                or event.key in self.SCREEN_KEYS or event.key in {"slash", "space"}):
+                or event.key in {"slash", "space"}):
             return
         event.stop()
         event.prevent_default()
