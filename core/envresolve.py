@@ -103,6 +103,11 @@ def resolve(requirements: Sequence[str], *, command: str, constraints: Sequence[
     return Resolution(pylock=pylock, installed=installed, resolver=uv_version())
 
 
+def venv_python(venv: Path) -> Path:
+    """The interpreter of the virtual environment at ``venv``."""
+    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
 def sync(pylock: Path, venv: Path, *, python: str | None = None, cwd: Path | None = None,
          reinstall: Sequence[str] = ()) -> Path:
     """Create ``venv`` if needed and make it hold exactly what ``pylock`` lists; returns its site-packages.
@@ -111,7 +116,7 @@ def sync(pylock: Path, venv: Path, *, python: str | None = None, cwd: Path | Non
     installed files no longer match (see :func:`envlock.verify_files`).
     """
     interpreter = python or sys.executable
-    target = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    target = venv_python(venv)
     if not target.exists():
         _run(["venv", "--quiet", "--python", interpreter, str(venv)], cwd=cwd)
     again = [arg for name in reinstall for arg in ("--reinstall-package", name)]

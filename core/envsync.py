@@ -22,7 +22,7 @@ from charter.core.envlock import (
     load_lock,
     verify_files,
 )
-from charter.core.envresolve import ResolveError, sync
+from charter.core.envresolve import ResolveError, sync, venv_python
 from charter.core.project import Project
 
 
@@ -57,10 +57,6 @@ def default_venv(project: Project, name: str) -> Path:
     return project.root / ".charter" / "envs" / name
 
 
-def _python_of(venv: Path) -> Path:
-    return venv / "bin" / "python"
-
-
 def _venv_python_version(python: Path) -> str | None:
     try:
         done = subprocess.run([str(python), "-c", "import platform; print(platform.python_version())"],
@@ -77,7 +73,7 @@ def sync_environment(project: Project, name: str, venv: Path | None = None) -> S
     if problem is not None:
         raise SpecError(error(problem, file=lock.pylock, code="pylock-unusable"))
     target = (venv or default_venv(project, name)).absolute()
-    python = _python_of(target)
+    python = venv_python(target)
     wanted = lock.interpreter.version
     if target.exists() and not python.exists():
         raise UsageError(error(f"{target} exists and is not a virtual environment", code="venv-not-a-venv",
