@@ -1,6 +1,6 @@
 """Benchmark: the same 20-rule quality scan on DuckDB and on Spark local[*], side by side.
 
-The scan is the one `benchmarks/quality_scan.py` measures (its 20 rules of 17 types, its data generated
+The scan is the one `benchmarks/quality_vs_gx.py` measures (its 20 rules of 17 types, its data generated
 from a fixed seed), written to Parquet files so that both engines read the same bytes through `path`
 sources. Each engine runs in its own subprocess, interleaved with the other; the figures are:
 
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from figures import write_figures
-from quality_scan import GENERATE, RULES, SEED
+from quality_vs_gx import GENERATE, RULES, SEED
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data" / "engines"
@@ -142,7 +142,7 @@ def differences(duck: dict[str, list[Any]], spark: dict[str, list[Any]]) -> list
 
 SECTION = """## Engines (`engines.py`)
 
-The 20-rule scan of `quality_scan.py` (same rules, same seeded data, written to Parquet so both engines
+The 20-rule scan of `quality_vs_gx.py` (same rules, same seeded data, written to Parquet so both engines
 read the same files through `path` sources) on DuckDB and on Spark `local[*]`, side by side, each engine
 in its own process. *setup* is opening the engine and registering the datasets (for Spark: the JVM and
 the session start); *first scan* is what `charter run` does per dataset (compile, the one statement, judge

@@ -78,7 +78,12 @@ class EngineConfig:
 
 @runtime_checkable
 class Engine(Protocol):
-    """An execution backend. Implementations must be usable from one thread at a time."""
+    """An execution backend. Implementations must be usable from one thread at a time.
+
+    An engine may also set ``samples_in_scan = True`` when it runs ``MIN(<struct>, n) FILTER (WHERE ...)``
+    (the n smallest values of an aggregate, as a list): the quality scan then computes failing-row
+    samples in its one statement instead of one query per failing rule.
+    """
 
     name: str
     dialect: str

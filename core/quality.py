@@ -1,13 +1,19 @@
-"""One scan per dataset: every selected rule of a dataset in ONE aggregate query, then bounded samples.
+"""One scan per dataset: every selected rule of a dataset, and its failing-row samples, in ONE query.
 
 ``compile_plan`` turns the rules of every selected suite on a dataset into a :class:`ScanPlan`: each
 rule's aggregates (row rules get element / non-null / unexpected counts, aggregate rules bring their
 own), filtered by the rule's ``where`` through ``FILTER (WHERE ...)`` clauses, deduplicated, plus the
 row count and row checksum of the dataset's fingerprint, all in one ``SELECT ... FROM dataset``.
-``execute_plan`` runs it, judges every rule, and only for rules that failed runs one bounded query
-each for a sample of failing rows: ordered (so that runs are reproducible), at most ``sample_size``
-rows, the primary key and the offending columns, never a column tagged PII (or a column of the same
-name tagged PII in a dataset it is derived from).
+
+A sample of failing rows is the first ``sample_size`` rows in the order of their sampled columns (the
+primary key, then the offending columns), never a column tagged PII (or a column of the same name
+tagged PII in a dataset it is derived from). On an engine that can (``samples_in_scan``), the scan
+computes it too: each rule's failing-row predicate is evaluated once per row, as a boolean column of
+the rows the scan reads, and feeds both the rule's count and a bounded aggregate
+``min({sampled columns}, n) FILTER (WHERE failing)`` -- the n smallest rows, which is ``ORDER BY
+<sampled columns> LIMIT n`` (NULLs last) without a second pass. Elsewhere, and for rules whose failing
+rows are a query of their own (``sql``), ``execute_plan`` runs one bounded, ordered query per rule
+that failed.
 
 If the scan itself fails (a value the engine cannot cast, a regular expression it rejects), each rule
 is retried alone so that one broken rule is reported as an ``error`` result and the others still run.
@@ -63,6 +69,10 @@ class PlannedRule:
     """A self-contained query computing this rule's values alone (shown to users, used to isolate errors)."""
     sample: exp.Select | None = None
     """Failing rows with the sample columns, ordered, without LIMIT."""
+    sample_output: str | None = None
+    """The scan column holding the sample (a list of rows), when the scan computes it."""
+    flags: dict[str, exp.Expression] = field(default_factory=dict)
+    """Scan row columns this rule's aggregates read: name -> predicate."""
     sample_note: str = ""
     problem: str | None = None
     """Why the rule could not be compiled (reported as an `error` result)."""
@@ -77,7 +87,8 @@ class ScanPlan:
     query: exp.Select
     table: exp.Table
     columns: list[str]
-    checksum: bool
+    hashed: list[str]
+    """The columns the row checksum covers (empty: none)."""
 
 
 @runtime_checkable
@@ -178,12 +189,18 @@ def _row_aggregates(rule: RowRule, ctx: CompileContext) -> tuple[dict[str, exp.E
     return values, unexpected
 
 
+FLAG_PREFIX = "__charter_f"
+
+
 class _Builder:
-    """Collects aggregates for one statement; identical expressions share one column."""
+    """Collects aggregates for one statement; identical expressions share one column, and identical
+    row predicates one boolean column of the rows the statement reads."""
 
     def __init__(self) -> None:
         self.by_sql: dict[str, str] = {}
         self.selects: list[exp.Expression] = []
+        self.flags: dict[str, exp.Expression] = {}
+        self.flag_by_sql: dict[str, str] = {}
 
     def add(self, expression: exp.Expression, alias: str | None = None) -> str:
         key = expression.sql("duckdb")
@@ -194,17 +211,51 @@ class _Builder:
         self.selects.append(cast(exp.Expression, exp.alias_(expression, name, quoted=True)))
         return name
 
+    def flag(self, predicate: exp.Expression) -> str:
+        key = predicate.sql("duckdb")
+        if key not in self.flag_by_sql:
+            self.flag_by_sql[key] = name = f"{FLAG_PREFIX}{len(self.flags) + 1}"
+            self.flags[name] = predicate
+        return self.flag_by_sql[key]
+
+
+def scan_source(table: exp.Table, flags: Mapping[str, exp.Expression]) -> exp.Expression:
+    """What a scan reads: the table, or its rows with the ``flags`` predicates as boolean columns. The rows
+    keep the table's name, so that a qualified column (``orders.amount``) in a rule still resolves."""
+    if not flags:
+        return table.copy()
+    rows = exp.select(exp.Star(), *[exp.alias_(p.copy(), n, quoted=True) for n, p in flags.items()]
+                      ).from_(table.copy())
+    return exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier(table.name, quoted=True)))
+
+
+def sample_aggregate(columns: list[str], size: int, flag: str) -> exp.Expression:
+    """The ``size`` smallest rows of ``columns`` (a list of structs) among the rows where ``flag`` holds.
+
+    >>> sample_aggregate(["id", "x"], 5, "f1").sql("duckdb")
+    'MIN({\'id\': "id", \'x\': "x"}, 5) FILTER(WHERE "f1")'
+    """
+    row = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(c), expression=exp.column(c, quoted=True))
+                                  for c in columns])
+    return exp.Filter(this=exp.Min(this=row, count=exp.Literal.number(size)),
+                      expression=exp.Where(this=exp.column(flag, quoted=True)))
+
 
 def compile_plan(project: Project, dataset: str, refs: list[RuleRef], schema: dict[str, str], *,
-                 checksum: bool | None = None) -> tuple[ScanPlan, list[Diagnostic]]:
-    """Compile the rules of ``dataset`` into one scan. Problems in the specs come back as diagnostics."""
+                 fingerprint: str = "keys", samples: Callable[[RuleRef], int] | None = None,
+                 ) -> tuple[ScanPlan, list[Diagnostic]]:
+    """Compile the rules of ``dataset`` into one scan. Problems in the specs come back as diagnostics.
+
+    ``fingerprint`` is the mode of :func:`charter.core.fingerprint.hashed_columns`; ``samples`` (the sample
+    size of each rule) makes the scan compute the samples of row rules and grouped rules itself.
+    """
     spec = project.datasets[dataset]
     table = exp.to_table(exp.to_identifier(dataset, quoted=True).sql("duckdb"), dialect="duckdb")
     builder = _Builder()
     columns = list(schema)
-    if checksum is None:
-        checksum = not isinstance(project.relations.get(dataset), FileScan)
-    for name, expression in fp.rows_expressions(columns, checksum=checksum).items():
+    hashed = fp.hashed_columns(fingerprint, schema, list(spec.primary_key),
+                               files=isinstance(project.relations.get(dataset), FileScan))
+    for name, expression in fp.rows_expressions(hashed).items():
         builder.add(expression, name)
     diagnostics: list[Diagnostic] = []
     planned: list[PlannedRule] = []
@@ -232,12 +283,22 @@ def compile_plan(project: Project, dataset: str, refs: list[RuleRef], schema: di
             item.problem = f"rule type `{rule.type_name()}` failed to compile: {type(exc).__name__}: {exc}"
             continue
         filtered = {name: apply_filter(expression, condition) for name, expression in values.items()}
-        item.outputs = {name: builder.add(expression) for name, expression in filtered.items()}
         item.standalone = exp.select(*[exp.alias_(e.copy(), n, quoted=True) for n, e in filtered.items()]
                                      ).from_(table.copy()) if filtered else None
-        _plan_sample(item, failing, table, spec.primary_key, pii)
-    query = exp.select(*builder.selects).from_(table)
-    return ScanPlan(dataset, planned, query, table, columns, checksum), diagnostics
+        where = None if failing is None else \
+            failing if condition is None else exp.and_(condition.copy(), exp.paren(failing.copy()))
+        shown = _plan_sample(item, cast("exp.Expression | None", where), table, spec.primary_key, pii)
+        size = samples(ref) if samples is not None and where is not None else 0
+        if size > 0 and shown and where is not None:
+            flag = builder.flag(cast(exp.Expression, where))
+            item.flags[flag] = builder.flags[flag]
+            item.sample_output = builder.add(sample_aggregate(shown, size, flag))
+            if isinstance(rule, RowRule):  # the count reads the same evaluation of the predicate
+                filtered["unexpected_count"] = exp.Filter(this=exp.Count(this=exp.Star()),
+                                                          expression=exp.Where(this=exp.column(flag, quoted=True)))
+        item.outputs = {name: builder.add(expression) for name, expression in filtered.items()}
+    query = exp.select(*builder.selects).from_(scan_source(table, builder.flags))
+    return ScanPlan(dataset, planned, query, table, columns, hashed), diagnostics
 
 
 def _compile_rule(rule: Rule, ctx: CompileContext) -> tuple[dict[str, exp.Expression], exp.Expression | None]:
@@ -248,11 +309,13 @@ def _compile_rule(rule: Rule, ctx: CompileContext) -> tuple[dict[str, exp.Expres
     raise TypeError("a rule type must subclass RowRule or AggregateRule (charter.plugin_api) to run")
 
 
-def _plan_sample(item: PlannedRule, failing: exp.Expression | None, table: exp.Table, primary_key: list[str],
-                 pii: set[str]) -> None:
+def _plan_sample(item: PlannedRule, where: exp.Expression | None, table: exp.Table, primary_key: list[str],
+                 pii: set[str]) -> list[str]:
+    """Plan the query of a rule's failing rows (``where``: the rule's filter AND its failing predicate);
+    returns the columns a sample shows."""
     rule, ctx = item.ref.rule, item.ctx
     if not isinstance(rule, RowRule | AggregateRule):  # never: _compile_rule refused it before any sample
-        return
+        return []
     rows_query = rule.failing_rows(ctx) if isinstance(rule, AggregateRule) else None
     if rows_query is not None:
         named = isinstance(rows_query, exp.Select) and not any(isinstance(p, exp.Star) or p.is_star
@@ -261,19 +324,19 @@ def _plan_sample(item: PlannedRule, failing: exp.Expression | None, table: exp.T
         order = [exp.Literal.number(i + 1) for i in range(len(rows_query.expressions))] if named else \
             [exp.var("ALL")]
         item.sample = exp.select("*").from_(rows_query.subquery("failing_rows")).order_by(*order)
-        return
-    if failing is None:
-        return
+        return []
+    if where is None:
+        return []
     wanted = list(dict.fromkeys([*primary_key, *rule.sample_columns(ctx)]))
     hidden = [c for c in wanted if c in pii]
     shown = [c for c in wanted if c not in pii and c in ctx.schema]
     if hidden:
         item.sample_note = f"hidden (tagged PII): {', '.join(hidden)}"
     if not shown:
-        return
-    where = failing if ctx.filter is None else exp.and_(ctx.filter.copy(), exp.paren(failing.copy()))
+        return []
     cols = [exp.column(c, quoted=True) for c in shown]
-    item.sample = exp.select(*cols).from_(table.copy()).where(where).order_by(*[c.copy() for c in cols])
+    item.sample = exp.select(*cols).from_(table.copy()).where(where.copy()).order_by(*[c.copy() for c in cols])
+    return shown
 
 
 # -- execution ----------------------------------------------------------------------------------------
@@ -304,8 +367,10 @@ def execute_plan(engine: Engine, plan: ScanPlan, project: Project, sample_size: 
     for position, item in enumerate(plan.rules):
         problem = item.problem or errors.get(position)
         values = {name: row.get(alias) for name, alias in item.outputs.items()}
+        sampled = row.get(item.sample_output, []) if item.sample_output else None
         pii = sample_pii(project, plan.dataset, item)
-        results.append(_judge(engine, plan, item, values, problem, share, scan_ms, sample_size(item.ref), pii))
+        results.append(_judge(engine, plan, item, values, problem, share, scan_ms, sample_size(item.ref), pii,
+                              sampled))
     return ScanOutcome(results, row.get(fp.ROWS_COLUMN), row.get(fp.CHECKSUM_COLUMN), scan_ms,
                        engine.queries_issued - before)
 
@@ -323,7 +388,7 @@ def _isolate(engine: Engine, plan: ScanPlan) -> tuple[dict[str, Any], dict[int, 
     """The scan failed: run each rule alone, so one broken rule does not hide the others."""
     row: dict[str, Any] = {}
     errors: dict[int, str] = {}
-    base = fp.rows_expressions(plan.columns, checksum=plan.checksum)
+    base = fp.rows_expressions(plan.hashed)
     with contextlib.suppress(CharterError):  # the fingerprint stays unknown; every rule is still tried below
         row.update(engine.execute(exp.select(*[exp.alias_(e, n, quoted=True) for n, e in base.items()])
                                   .from_(plan.table.copy())).to_pylist()[0])
@@ -331,8 +396,9 @@ def _isolate(engine: Engine, plan: ScanPlan) -> tuple[dict[str, Any], dict[int, 
     for position, item in enumerate(plan.rules):
         if item.problem or not item.outputs:
             continue
-        query = exp.select(*[exp.alias_(aliases[a].copy(), a, quoted=True) for a in dict.fromkeys(
-            item.outputs.values())]).from_(plan.table.copy())
+        wanted = [*item.outputs.values(), *([item.sample_output] if item.sample_output else [])]
+        query = exp.select(*[exp.alias_(aliases[a].copy(), a, quoted=True) for a in dict.fromkeys(wanted)]
+                           ).from_(scan_source(plan.table, item.flags))
         try:
             row.update(engine.execute(query).to_pylist()[0])
         except CharterError as exc:
@@ -341,7 +407,8 @@ def _isolate(engine: Engine, plan: ScanPlan) -> tuple[dict[str, Any], dict[int, 
 
 
 def _judge(engine: Engine, plan: ScanPlan, item: PlannedRule, values: Mapping[str, Any], problem: str | None,
-           share_ms: float, scan_ms: float, sample_size: int, pii: set[str]) -> CheckResult:
+           share_ms: float, scan_ms: float, sample_size: int, pii: set[str], sampled: list[Any] | None
+           ) -> CheckResult:
     rule = item.ref.rule
     result = base_result(item, plan.dataset)
     result.sql = item.standalone.sql("duckdb", pretty=True) if item.standalone is not None else ""
@@ -359,7 +426,7 @@ def _judge(engine: Engine, plan: ScanPlan, item: PlannedRule, values: Mapping[st
         return result
     fill_result(result, verdict)
     if result.failed or result.outcome == "warn":
-        _sample(engine, item, result, sample_size, pii)
+        _sample(engine, item, result, sample_size, pii, sampled)
     result.duration_ms = round(share_ms + (time.perf_counter() - started) * 1000, 3)
     return result
 
@@ -411,18 +478,23 @@ def fill_result(result: CheckResult, verdict: Verdict) -> None:
     result.details.update({k: jsonable(v) for k, v in verdict.details.items()})
 
 
-def _sample(engine: Engine, item: PlannedRule, result: CheckResult, size: int, pii: set[str]) -> None:
+def _sample(engine: Engine, item: PlannedRule, result: CheckResult, size: int, pii: set[str],
+            sampled: list[Any] | None) -> None:
+    """Fill the result's samples: from the scan's own column (``sampled``) or, without one, by a query."""
     if item.sample_note:
         result.details["sample_note"] = item.sample_note
     if size <= 0 or item.sample is None:
         return
     query = item.sample.copy().limit(size)
     result.details["sample_sql"] = query.sql("duckdb", pretty=True)
-    try:
-        rows = engine.execute(query).to_pylist()
-    except CharterError as exc:
-        result.details["sample_error"] = exc.diagnostics[0].message if exc.diagnostics else str(exc)
-        return
+    if sampled is not None:
+        rows: list[dict[str, Any]] = list(sampled or [])
+    else:
+        try:
+            rows = engine.execute(query).to_pylist()
+        except CharterError as exc:
+            result.details["sample_error"] = exc.diagnostics[0].message if exc.diagnostics else str(exc)
+            return
     hidden = sorted({k for r in rows for k in r if k in pii} | _pii_outputs(item, pii))
     if hidden and not item.sample_note:
         result.details["sample_note"] = f"hidden (tagged PII): {', '.join(hidden)}"

@@ -173,17 +173,23 @@ def _leaf_diff(a: Any, b: Any, path: str = "") -> list[str]:
 
 _HASH_IDENTITY = ("engine", "engine_version", "hash")
 """A row checksum is a sum of the engine's own row hashes: comparable only when these are equal."""
+_HASH_SCOPE = ("scope", "hashed")
+"""...and only when they hashed the same columns."""
 
 
 def _comparable(name: str, a: Any, b: Any, notes: list[str]) -> tuple[Any, Any]:
     a, b = _strip_volatile(normalise(a)), _strip_volatile(normalise(b))
     if isinstance(a, dict) and isinstance(b, dict) and a.get("kind") == b.get("kind") == "rows":
+        # version 1 hashed every column and said nothing of it
+        a, b = ({"scope": "all", **{k: v for k, v in f.items() if k != "version"}} for f in (a, b))
         differing = [k for k in _HASH_IDENTITY if a.get(k) != b.get(k)]
-        if differing:
-            what = ", ".join(f"{k} {a.get(k)} → {b.get(k)}" for k in differing)
-            notes.append(f"the row checksums of `{name}` were computed by another engine or engine version "
-                         f"({what}); only its row count and upstream files were compared")
-            drop = {*_HASH_IDENTITY, "checksum"}
+        covered = [k for k in _HASH_SCOPE if a.get(k) != b.get(k)]
+        if differing or covered:
+            what = ", ".join(f"{k} {a.get(k)} → {b.get(k)}" for k in [*differing, *covered])
+            cause = "another engine or engine version" if differing else "hashing other columns"
+            notes.append(f"the row checksums of `{name}` were computed by {cause} ({what}); only its row count "
+                         "and upstream files were compared")
+            drop = {*_HASH_IDENTITY, *_HASH_SCOPE, "checksum"}
             a = {k: v for k, v in a.items() if k not in drop}
             b = {k: v for k, v in b.items() if k not in drop}
     return a, b
@@ -273,7 +279,8 @@ def _compare_code(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 
 def _compare_run(old: dict[str, Any], new: dict[str, Any], results: list[ResultChange]) -> list[Change]:
     changes = [Change(key, "modified", [f"{key}: {_show(old.get(key))} → {_show(new.get(key))}"])
-               for key in ("engine", "selection", "exclude", "sample_size") if old.get(key) != new.get(key)]
+               for key in ("engine", "selection", "exclude", "sample_size", "fingerprint")
+               if old.get(key) != new.get(key)]
     dimensions = {c.get("suite", "") + " / " + c.get("rule", ""): c.get("dimension")
                   for c in new["results"].get("checks", [])}
     timely = sorted({r.key for r in results if r.kind == "check" and dimensions.get(r.key) == "timeliness"})
@@ -330,6 +337,8 @@ def reproduce(project: Project, run_id: str, *, runner: Runner | None = None
         options["sample_size"] = original["sample_size"]
     if original.get("exclude"):
         options["exclude"] = list(original["exclude"])
+    if original.get("fingerprint") is not None:  # the same columns hashed, so that checksums compare
+        options["fingerprint"] = original["fingerprint"]
     execute = runner or default_runner()
     try:
         summary = execute(project, selection=list(original.get("selection") or []), engine=original.get("engine"),

@@ -33,6 +33,8 @@ class RunInfo:
     """The `--exclude` arguments of the run (removed from the selection)."""
     sample_size: int | None = None
     """The `--sample-size` of the run, when given (recorded so that `charter reproduce` uses it again)."""
+    fingerprint: str = "keys"
+    """The fingerprint mode the run used (`--fingerprint`, else the project's `quality.fingerprint`)."""
     project: Any = field(default=None, repr=False, compare=False)
     """The loaded :class:`charter.core.project.Project` (for built-in plugins; not serialised)."""
 
@@ -80,6 +82,9 @@ class MetricValue:
     period: str | None
     value: float | None
     target_met: bool | None = None
+    definition_hash: str | None = None
+    """The content hash of the metric's spec when the value was computed (`objects.content_hash` in the
+    catalog): values of one metric with different hashes belong to different series."""
 
 
 @dataclass(slots=True)

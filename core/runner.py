@@ -60,10 +60,13 @@ def sample_size_for(project: Project, override: int | None) -> Callable[[RuleRef
     return size
 
 
-def prepare(project: Project, warehouse: Warehouse, refs: list[RuleRef]) -> list[ScanPlan]:
+def prepare(project: Project, warehouse: Warehouse, refs: list[RuleRef], *, fingerprint: str | None = None,
+            samples: Callable[[RuleRef], int] | None = None) -> list[ScanPlan]:
     """Register datasets, check the specs against the inferred schemas, compile one plan per dataset.
 
-    Raises :class:`SpecError` with every problem found, before anything runs.
+    ``fingerprint`` is the run's fingerprint mode (default: the project's); ``samples`` the sample size of
+    each rule, for an engine that computes samples inside its scan. Raises :class:`SpecError` with every
+    problem found, before anything runs.
     """
     from charter.core.schemacheck import check_schemas
 
@@ -79,7 +82,9 @@ def prepare(project: Project, warehouse: Warehouse, refs: list[RuleRef]) -> list
         schema = warehouse.schema(dataset)
         if schema is None:
             continue  # its registration problem is in the diagnostics
-        plan, problems = compile_plan(project, dataset, items, schema)
+        plan, problems = compile_plan(project, dataset, items, schema,
+                                      fingerprint=fingerprint or project.spec.quality.fingerprint,
+                                      samples=samples if getattr(warehouse.engine, "samples_in_scan", False) else None)
         diagnostics += problems
         plans.append(plan)
     if has_errors(diagnostics):
@@ -108,15 +113,18 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[str, int], None]]
 def execute_run(project: Project, *, selection: list[str] | None = None, exclude: list[str] | None = None,
                 engine: str | None = None,
                 command: str = "charter run", sample_size: int | None = None, progress: bool = False,
-                debug: bool = False, snapshot_metrics: bool | None = None) -> RunSummary:
+                debug: bool = False, snapshot_metrics: bool | None = None, fingerprint: str | None = None
+                ) -> RunSummary:
     """Check the selected rules (default: every quality suite) and return what happened.
 
     ``selection`` takes ``--select`` values and ``exclude`` ``--exclude`` ones (removed from the selection);
     ``engine`` names an engine plugin (default: the project's);
-    ``sample_size`` overrides how many failing rows each failing rule fetches. ``snapshot_metrics``
-    records every certified metric at its default grain in ``summary.metrics`` (default: on a full run,
-    that is without ``selection``), so that the catalog can show history and trends; a metric that
-    cannot be computed is in ``summary.problems``, and the checks still count. Raises
+    ``sample_size`` overrides how many failing rows each failing rule fetches; ``fingerprint`` the
+    project's fingerprint mode (`keys`, `full`, `none`: see :mod:`charter.core.fingerprint`). ``snapshot_metrics``
+    records the metrics of the project's ``snapshot`` policy (``all``: every metric with a time grain, at
+    its grain, and every certified one; ``certified``; ``none``) in ``summary.metrics`` (default: on a
+    full run, that is without ``selection`` or ``exclude``), so that the catalog can show history and
+    trends; a metric that cannot be computed is in ``summary.problems``, and the checks still count. Raises
     :class:`~charter.core.diagnostics.UsageError` for a selector that matches nothing and
     :class:`~charter.core.diagnostics.SpecError` for spec problems; check failures are results.
     """
@@ -126,13 +134,14 @@ def execute_run(project: Project, *, selection: list[str] | None = None, exclude
     faults_before = len(pm.occurrences)
     refs = select_rules(project, list(selection or []), list(exclude or []))
     sizes = sample_size_for(project, sample_size)
+    mode = fingerprint or project.spec.quality.fingerprint
     with Warehouse(project, engine=engine, debug=debug) as warehouse:
-        plans = prepare(project, warehouse, refs)
+        plans = prepare(project, warehouse, refs, fingerprint=mode, samples=sizes)
         run = RunInfo(run_id=new_run_id(), project_name=project.name, command=command,
                       engine=warehouse.engine_type.name, started_at=datetime.now(UTC),
                       project_root=str(project.root), selection=list(selection or []),
                       exclude=list(exclude or []), project=project,
-                      sample_size=sample_size)
+                      sample_size=sample_size, fingerprint=mode)
         hook.charter_run_started(run=hook_view(run))
         summary = RunSummary(run)
         evaluator = warehouse.engine if isinstance(warehouse.engine, QualityEvaluator) else None
@@ -166,7 +175,7 @@ def _run_plan(project: Project, warehouse: Warehouse, plan: ScanPlan, summary: R
     if evaluator is not None:
         summary.checks += evaluator.evaluate_plan(plan, project, sizes)
         counts = exp.select(*[exp.alias_(e, n, quoted=True) for n, e in
-                              fp.rows_expressions(plan.columns, checksum=plan.checksum).items()])
+                              fp.rows_expressions(plan.hashed).items()])
         row = engine.execute(counts.from_(plan.table.copy())).to_pylist()[0]
         rows, checksum = row.get(fp.ROWS_COLUMN), row.get(fp.CHECKSUM_COLUMN)
         summary.scans[plan.dataset] = {"engine": warehouse.engine_type.name, "rules": len(plan.rules)}
@@ -179,7 +188,7 @@ def _run_plan(project: Project, warehouse: Warehouse, plan: ScanPlan, summary: R
                                        "rules": len(plan.rules)}
     summary.fingerprints[plan.dataset] = fp.dataset_fingerprint(
         project.relations.get(plan.dataset), root=project.root, rows=rows, checksum=checksum, engine=engine.name,
-        dialect=engine.dialect, columns=len(plan.columns), upstream=upstream)
+        dialect=engine.dialect, columns=len(plan.columns), upstream=upstream, hashed=plan.hashed)
 
 
 def _reads(project: Project, plan: ScanPlan) -> list[str]:

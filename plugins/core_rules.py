@@ -516,7 +516,9 @@ class Relationships(RowRule):
 
 
 class Expression(RowRule):
-    """Every row satisfies a SQL predicate (rows where it is NULL fail)."""
+    """Every row satisfies a SQL predicate. A row where the predicate is NULL (it reads a NULL) does not
+    fail, as in dbt's `expression_is_true`, Great Expectations and Soda; to make it fail, say so in the
+    predicate: `coalesce(shipped_at >= created_at, false)`."""
 
     type: Literal["expression"]
     expr: str
@@ -527,7 +529,7 @@ class Expression(RowRule):
 
     def failing(self, ctx: CompileContext) -> exp.Expression:
         predicate = ctx.parse_expression(self.expr, ("expr",), what="rule expression")
-        return exp.Not(this=exp.Coalesce(this=exp.paren(predicate), expressions=[exp.false()]))
+        return exp.Not(this=exp.paren(predicate))  # NOT NULL is NULL: the row is not counted
 
     def columns_used(self) -> list[str]:
         try:

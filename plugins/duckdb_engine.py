@@ -40,6 +40,7 @@ class DuckDBEngine:
 
     name = "duckdb"
     dialect = "duckdb"
+    samples_in_scan = True
 
     def __init__(self, config: EngineConfig):
         import duckdb

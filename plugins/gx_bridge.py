@@ -141,7 +141,7 @@ def to_gx(rule: Rule, *, for_pandas: bool = False, schema: dict[str, str] | None
         if for_pandas:
             return Translation(reason="GX runs `unexpected_rows_expectation` on SQL datasources only")
         expr = cast("Expression", rule).expr
-        query = f"SELECT * FROM {{batch}} WHERE NOT COALESCE(({expr.strip()}), FALSE)"
+        query = f"SELECT * FROM {{batch}} WHERE NOT ({expr.strip()})"  # a NULL predicate is not unexpected
         return Translation("unexpected_rows_expectation", {"unexpected_rows_query": query})
     return Translation(reason=f"rule type `{kind}` has no Great Expectations equivalent")
 

@@ -28,6 +28,12 @@ class RunFormat(StrEnum):
     junit = "junit"
 
 
+class Fingerprint(StrEnum):
+    keys = "keys"
+    full = "full"
+    none = "none"
+
+
 SelectOption = Annotated[list[str] | None, typer.Option(
     "--select", "-s", help="Check only these: a dataset or suite name, `dataset:NAME`, `suite:NAME`, `tag:TAG`, "
                            "`dimension:DIM`. Repeat to combine (union).")]
@@ -54,8 +60,12 @@ def run(
     project_dir: ProjectOption = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar on stderr.")] = True,
     brief: Annotated[bool, typer.Option("--brief", help="One line per failing check, without sample rows.")] = False,
+    fingerprint: Annotated[Fingerprint | None, typer.Option(
+        "--fingerprint", help="What the scan hashes to fingerprint tables: keys (primary key, else fixed-width "
+                              "columns), full (every column) or none (default: the project's "
+                              "`quality.fingerprint`, keys).")] = None,
 ) -> None:
-    """Run quality suites: all rules of a dataset in one scan, then samples.
+    """Run quality suites: all rules of a dataset, and their failing rows, in one scan.
 
     Prints the health of each dataset and quality dimension (the share
     of passing checks), then every failing rule: what it saw, how many
@@ -91,7 +101,8 @@ def run(
         render_diagnostics(warnings, project=project)  # on stderr: deprecated references, expired certifications
     summary = execute_run(project, selection=list(select or []), exclude=list(exclude or []), engine=engine,
                           sample_size=sample_size, progress=progress, debug=state.debug,
-                          command=shlex.join(["charter", *sys.argv[1:]]))
+                          command=shlex.join(["charter", *sys.argv[1:]]),
+                          fingerprint=fingerprint.value if fingerprint is not None else None)
     if summary.problems and fmt is RunFormat.text:
         render_diagnostics(summary.problems, project=project)
     machine = None
@@ -401,13 +412,13 @@ def show_sql(
     from rich.syntax import Syntax
 
     from charter.core.quality_select import select_rules
-    from charter.core.runner import prepare
+    from charter.core.runner import prepare, sample_size_for
     from charter.core.warehouse import Warehouse
 
     project, _ = load(ctx, project_dir)
     refs = select_rules(project, list(select or []))
     with Warehouse(project, debug=state_of(ctx).debug) as warehouse:
-        plans = prepare(project, warehouse, refs)
+        plans = prepare(project, warehouse, refs, samples=sample_size_for(project, None))
     out = console()
     for plan in plans:
         out.print(f"-- {markup(plan.dataset)}: {len(plan.rules)} rules in one scan", style="bold", highlight=False)

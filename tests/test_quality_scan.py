@@ -90,10 +90,13 @@ def one(query: str) -> tuple[Any, ...]:
     return row
 
 
-def run_direct(project: Project, selection: list[str] | None = None) -> tuple[list[CheckResult], list[int]]:
+def run_direct(project: Project, selection: list[str] | None = None, *, in_scan: bool = True
+               ) -> tuple[list[CheckResult], list[int]]:
+    """Run the scans; ``in_scan`` False plans samples as one query per failing rule (engines without
+    ``samples_in_scan``)."""
     refs = select_rules(project, selection or [])
     with Warehouse(project) as warehouse:
-        plans = prepare(project, warehouse, refs)
+        plans = prepare(project, warehouse, refs, samples=sample_size_for(project, None) if in_scan else None)
         outcomes = [execute_plan(warehouse.engine, plan, project, sample_size_for(project, None)) for plan in plans]
     return [r for o in outcomes for r in o.results], [o.queries for o in outcomes]
 
@@ -114,7 +117,7 @@ def test_one_query_through_execute_run_and_the_scan_sql_is_recorded(scan_project
     assert scan_sql.count("FROM \"t\"") >= 1 and scan_sql.upper().count("SELECT") > 1  # subqueries, one statement
 
 
-def test_failing_rules_add_one_bounded_sample_query_each(tmp_path: Path) -> None:
+def test_failing_rules_sample_inside_the_scan_or_by_one_bounded_query_each(tmp_path: Path) -> None:
     rules = [{"type": "not_null", "column": "id"},
              {"type": "accepted_values", "column": "code", "values": ["c0"], "name": "bad_code"},
              {"type": "between", "column": "x", "max": 10, "severity": "warn", "name": "big_x"},
@@ -125,9 +128,77 @@ def test_failing_rules_add_one_bounded_sample_query_each(tmp_path: Path) -> None
     results, queries = run_direct(project)
     outcome = {r.rule: r.outcome for r in results}
     assert outcome == {"not_null(id)": "pass", "bad_code": "fail", "big_x": "warn", "mean_x": "fail"}
-    # scan + a sample for bad_code and big_x; mean_x has no rows to show
-    assert queries == [3]
+    assert queries == [1]  # the samples come out of the scan
     assert len(next(r for r in results if r.rule == "bad_code").samples) == 5
+    separate, queries = run_direct(project, in_scan=False)
+    # without samples in the scan: scan + a sample for bad_code and big_x; mean_x has no rows to show
+    assert queries == [3]
+    assert [r.samples for r in separate] == [r.samples for r in results]
+
+
+SAMPLED = ("select case when i % 97 = 3 then null else i - (i % 100 = 7)::int end as id, "
+           "case when i % 11 = 0 then null else 'c' || (i % 13) end as code, "
+           "case when i % 17 = 0 then null else (i % 50)::double end as x, "
+           "case when i % 23 = 0 then null else timestamp '2024-01-01' + to_hours(i) end as ts, "
+           "case when i % 31 = 0 then null else timestamp '2024-01-01' + to_hours(i + 5 - i % 9) end as done "
+           "from range(3000) r(i)")
+
+
+def test_samples_from_the_scan_are_the_first_rows_by_their_columns(tmp_path: Path) -> None:
+    """Against hand-written ORDER BY ... LIMIT on data with NULL keys, duplicated keys and NULL values."""
+    rules = [{"type": "not_null", "column": "code", "name": "code_present"},
+             {"type": "accepted_values", "column": "code", "values": ["c0", "c1"], "name": "code_set"},
+             {"type": "between", "column": "x", "max": 40, "where": "code <> 'c3'", "name": "x_small"},
+             {"type": "unique", "column": "id", "name": "id_unique"},
+             {"type": "unique_combination", "columns": ["code", "x"], "name": "code_x"},
+             {"type": "expression", "expr": "done >= ts", "name": "done_after"},
+             {"type": "relationships", "column": "code", "to": "codes.code", "name": "code_known"}]
+    spec = {"datasets": [{"name": "t", "source": {"path": "data/t.parquet"}, "primary_key": ["id"]},
+                         {"name": "codes", "source": {"path": "data/codes.parquet"}}],
+            "quality": [{"name": "s", "dataset": "t", "rules": rules, "sample_size": 7}]}
+    root = write_project(tmp_path / "p", spec, {"t": SAMPLED, "codes": "select 'c' || i as code from range(6) r(i)"})
+    project = load_project(root).unwrap()
+    results, queries = run_direct(project)
+    assert queries == [1]
+    data = f"read_parquet('{(root / 'data' / 't.parquet').as_posix()}')"
+    failing = {
+        "code_present": ("id, code", "code is null"),
+        "code_set": ("id, code", "code not in ('c0', 'c1')"),
+        "x_small": ("id, x", "code <> 'c3' and x > 40"),
+        "id_unique": ("id", f"id in (select id from {data} where id is not null group by id having count(*) > 1)"),
+        "code_x": ("id, code, x", f"(code, x) in (select code, x from {data} where code is not null and x is not "
+                                  "null group by all having count(*) > 1)"),
+        "done_after": ("id, done, ts", "not (done >= ts)"),
+        "code_known": ("id, code", "code not in (select 'c' || i from range(6) r(i))"),
+    }
+    con = duckdb.connect()
+    by_rule = {r.rule: r for r in results}
+    for rule, (columns, where) in failing.items():
+        expected = con.execute(f"select {columns} from {data} where {where} order by {columns} limit 7").fetchall()
+        count = con.execute(f"select count(*) from {data} where {where}").fetchone()
+        result = by_rule[rule]
+        assert result.outcome == "fail", rule
+        assert result.unexpected_count == (count[0] if count else None), rule
+        shown = [tuple(row.values()) for row in result.samples]
+        assert shown == [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row) for row in expected], rule
+    con.close()
+    # a NULL key sorts last, as in ORDER BY: the sample of `code_present` starts at the smallest id
+    assert by_rule["code_present"].samples[0]["id"] == 0
+
+
+def test_an_expression_that_is_null_is_not_a_failure(tmp_path: Path) -> None:
+    rules = [{"type": "expression", "expr": "done >= ts", "name": "plain"},
+             {"type": "expression", "expr": "coalesce(done >= ts, false)", "name": "nulls_fail"}]
+    spec = {"datasets": [{"name": "t", "source": {"path": "data/t.parquet"}}],
+            "quality": [{"name": "s", "dataset": "t", "rules": rules}]}
+    root = write_project(tmp_path / "p", spec, {"t": SAMPLED})
+    results, _ = run_direct(load_project(root).unwrap())
+    data = f"read_parquet('{(root / 'data' / 't.parquet').as_posix()}')"
+    false_rows = one(f"select count(*) from {data} where done < ts")[0]
+    null_rows = one(f"select count(*) from {data} where done is null or ts is null")[0]
+    assert false_rows > 0 and null_rows > 0
+    counts = {r.rule: r.unexpected_count for r in results}
+    assert counts == {"plain": false_rows, "nulls_fail": false_rows + null_rows}
 
 
 def test_a_rule_the_engine_cannot_run_is_isolated(tmp_path: Path) -> None:
@@ -289,10 +360,30 @@ def test_fingerprints_of_files_and_of_sql_datasets(tmp_path: Path) -> None:
     assert raw["files"][0]["size"] == len(data) and raw["files"][0]["path"] == "data/raw.parquet"
     assert raw["rows"] == 1000
     clean = summary.fingerprints["clean"]
-    expected = one(f"select count(*), sum(hash(id, code, x, k, ts)::hugeint) from ({TABLE})")
-    assert clean["algorithm"] == "sum-of-row-hashes" and clean["version"] == 1 and clean["engine"] == "duckdb"
+    # no primary key: the default (`keys`) hashes the fixed-width columns, not the text column `code`
+    expected = one(f"select count(*), sum(hash(id, x, k, ts)::hugeint) from ({TABLE})")
+    assert clean["algorithm"] == "sum-of-row-hashes" and clean["version"] == 2 and clean["engine"] == "duckdb"
+    assert (clean["scope"], clean["hashed"]) == ("keys", ["id", "x", "k", "ts"])
     assert (clean["rows"], clean["checksum"]) == (expected[0], str(expected[1]))
     assert clean["upstream"]["raw"]["files"][0]["sha256"] == raw["files"][0]["sha256"]
     # the same rows in another order: another file, the same content fingerprint
     assert summary.fingerprints["clean2"]["checksum"] == clean["checksum"]
     assert summary.fingerprints["clean2"]["upstream"]["shuffled"]["files"][0]["sha256"] != raw["files"][0]["sha256"]
+
+
+def test_fingerprint_modes_hash_the_key_every_column_or_nothing(tmp_path: Path) -> None:
+    spec = {"datasets": [{"name": "raw", "source": {"path": "data/raw.parquet"}},
+                         {"name": "keyed", "source": {"sql": "select * from {{ ref('raw') }}"}, "primary_key": ["id"]}],
+            "quality": [{"name": "q", "dataset": "keyed", "rules": [{"type": "not_null", "column": "id"}]},
+                        {"name": "r", "dataset": "raw", "rules": [{"type": "not_null", "column": "id"}]}]}
+    project = load_project(write_project(tmp_path / "p", spec, {"raw": TABLE})).unwrap()
+    by_key = one(f"select sum(hash(id)::hugeint) from ({TABLE})")[0]
+    every = one(f"select sum(hash(id, code, x, k, ts)::hugeint) from ({TABLE})")[0]
+    keys, full, none = (execute_run(project, fingerprint=mode) for mode in ("keys", "full", "none"))
+    assert keys.run.fingerprint == "keys" and full.run.fingerprint == "full"
+    assert (keys.fingerprints["keyed"]["checksum"], keys.fingerprints["keyed"]["hashed"]) == (str(by_key), ["id"])
+    assert (full.fingerprints["keyed"]["checksum"], full.fingerprints["keyed"]["scope"]) == (str(every), "all")
+    assert (none.fingerprints["keyed"]["checksum"], none.fingerprints["keyed"]["scope"]) == (None, "none")
+    assert "__charter_checksum" not in none.scans["keyed"]["sql"]
+    # a file is fingerprinted by its bytes in every mode: its scan hashes no row
+    assert all("HASH(" not in s.scans["raw"]["sql"] for s in (keys, full, none))

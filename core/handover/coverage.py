@@ -101,7 +101,7 @@ def _scan_fingerprint(project: Project, warehouse: Warehouse, name: str) -> dict
         return {"kind": "rows", "error": "the dataset could not be registered"}
     table = exp.Table(this=exp.to_identifier(name, quoted=True))
     select = exp.select(*[exp.alias_(e, n, quoted=True)
-                          for n, e in fp.rows_expressions(list(schema), checksum=True).items()]).from_(table)
+                          for n, e in fp.rows_expressions(list(schema)).items()]).from_(table)
     try:
         row = warehouse.engine.execute(select).to_pylist()[0]
     except CharterError as exc:

@@ -33,6 +33,11 @@ class QualityDefaults(StrictModel):
 
     sample_size: int = Field(default=5, ge=0, le=1000)
     """How many failing rows to fetch per failing rule (0 disables samples)."""
+    fingerprint: Literal["keys", "full", "none"] = "keys"
+    """What each scan of a table or SQL dataset hashes to fingerprint the rows it read: `keys` (the primary
+    key's columns, else every fixed-width column), `full` (every column: also catches a value edited in
+    place, at the cost of hashing all text) or `none` (the row count only). File sources are always
+    fingerprinted by the sha256 of their bytes."""
 
 
 class CatalogSettings(StrictModel):
