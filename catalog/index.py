@@ -6,7 +6,6 @@ bulk inserts rather than tens of thousands of statements.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from charter.core.spec.dataset import DatasetBase
 from charter.core.spec.environment import Environment
 from charter.core.spec.metric import Metric, SavedQuery
 from charter.core.spec.quality import QualitySuiteBase
+from charter.core.spechash import raw_spec, text_hash
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,18 +30,6 @@ if TYPE_CHECKING:
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
-
-
-def raw_spec(project: Project, kind: str, name: str) -> Any:
-    """The object exactly as written in its YAML file (plain data), or None."""
-    loc = project.location(kind, name)
-    doc = project.documents.get(loc.file) if loc else None
-    if loc is None or doc is None:
-        return None
-    node: Any = doc.data
-    for key in loc.path:
-        node = node[key]
-    return node
 
 
 def _metric_details(m: Metric) -> dict[str, Any]:
@@ -173,7 +161,7 @@ def object_rows(project: Project, fingerprints: Mapping[str, str | None]) -> dic
         rows["decimals"].append(getattr(obj, "decimals", None))
         rows["file"].append(loc.file if loc else None)
         rows["line"].append(loc.line if loc else None)
-        rows["content_hash"].append(hashlib.sha256(spec_text.encode()).hexdigest())
+        rows["content_hash"].append(text_hash(spec_text))  # the same as spechash.content_hash
         rows["spec"].append(spec_text)
         rows["details"].append(_json(details_of(project, kind, name, obj)))
         rows["fingerprint"].append(fingerprints.get(name) if kind == "dataset" else None)

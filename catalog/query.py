@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from charter.catalog.history import CheckHistory, RunDiff, RunFilter
+
 KINDS = ("metric", "dataset", "quality", "contract", "environment", "saved_query")
 NODE_KINDS = (*KINDS, "column", "file", "table")
 KIND_ALIASES = {"metrics": "metric", "datasets": "dataset", "suite": "quality", "contracts": "contract",
@@ -164,6 +166,8 @@ class RunRow:
     checks: int | None
     failures: int | None
     warnings: int | None
+    selection: list[str] = field(default_factory=list)
+    """The run's `--select` arguments (empty: every suite)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -190,6 +194,24 @@ class CheckRow:
     message: str | None
     samples: list[dict[str, Any]]
     sql: str | None
+    occurrence: int = 1
+    """The n-th rule of this name in its suite (names may repeat): with suite and rule, the check's identity."""
+    run_started: datetime | None = None
+    """When the run that produced this result started."""
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.suite, self.rule, self.occurrence)
+
+    @property
+    def failing(self) -> bool:
+        """Fails the run: an error-severity rule that failed or could not be evaluated."""
+        return self.outcome in ("fail", "error") and self.severity == "error"
+
+    @property
+    def warning(self) -> bool:
+        """Failed, but only warns (warn severity, or reported with outcome `warn`)."""
+        return self.outcome in ("fail", "error", "warn") and not self.failing
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -215,7 +237,8 @@ def _check(row: tuple[Any, ...]) -> CheckRow:
 
 @dataclass(slots=True)
 class Health:
-    """Check outcomes of one dataset and dimension in the latest complete run that checked it."""
+    """Check outcomes of one dataset and dimension: the latest result of each of its checks (see
+    :func:`latest_checks`)."""
 
     dataset: str
     dimension: str
@@ -301,6 +324,93 @@ def parse_node(text: str) -> tuple[str | None, str, str | None]:
     return kind, rest, None
 
 
+_ORDER_FAILING_FIRST = (f"CASE WHEN {_FAILING_ERROR} THEN 0 WHEN {_FAILING_WARNING} THEN 1 ELSE 2 END")
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, run_id: str, *, dataset: str | None = None) -> list[CheckRow]:
+    """The results of one run, failing errors first, then warnings, then the rest (by suite, stored order)."""
+    fields = ", ".join(f"c.{f}" for f in _CHECK_FIELDS.split(", "))
+    rows = con.execute(f"""
+        SELECT {fields}, row_number() OVER (PARTITION BY c.suite, c.rule ORDER BY c.seq), r.started_at
+        FROM check_results c JOIN runs r USING (run_id)
+        WHERE c.run_id = ? AND (? IS NULL OR c.dataset = ?)
+        ORDER BY {_ORDER_FAILING_FIRST}, c.suite, c.seq""", [run_id, dataset, dataset]).fetchall()
+    return [_check(r) for r in rows]
+
+
+def declared_checks(con: duckdb.DuckDBPyConnection, build_id: int) -> set[tuple[str, str, int]] | None:
+    """``(suite, rule, occurrence)`` of every rule the latest build declares (None: it declares no suite)."""
+    declared: set[tuple[str, str, int]] = set()
+    for name, details in con.execute("SELECT name, details FROM objects WHERE build_id = ? AND kind = 'quality'",
+                                     [build_id]).fetchall():
+        seen: dict[str, int] = {}
+        for rule in (_loads(details) or {}).get("rules") or []:
+            seen[rule["name"]] = seen.get(rule["name"], 0) + 1
+            declared.add((str(name), str(rule["name"]), seen[rule["name"]]))
+    return declared or None
+
+
+def latest_checks(con: duckdb.DuckDBPyConnection, build_id: int, datasets: list[str] | None = None
+                  ) -> list[CheckRow]:
+    """THE quality state of the project: the latest result of each check, failing ones first.
+
+    A check is ``(suite, rule, occurrence)`` (rule names may repeat in a suite). Its latest result is the
+    one of the newest complete run that ran it, so a partial run (``--select``, ``handover verify``)
+    updates the checks it ran and leaves the others as the last run that ran them found them; a killed
+    run (incomplete) changes nothing. Checks the specs no longer declare (as of the latest build) are
+    left out. Every health figure — CLI, JSON, TUI — is computed from these rows by :func:`health_of`.
+    """
+    fields = ", ".join(f"c.{f}" for f in _CHECK_FIELDS.split(", "))
+    filters = "r.status = 'complete' AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], c.dataset))"
+    # the newest complete run of each (suite, rule), then its results of that name (one per occurrence):
+    # an aggregate, not a window over the whole history
+    rows = con.execute(f"""
+        WITH latest AS (
+            SELECT c.suite, c.rule, arg_max(c.run_id, (r.started_at, c.run_id)) AS run_id
+            FROM check_results c JOIN runs r USING (run_id) WHERE {filters} GROUP BY ALL)
+        SELECT {fields}, row_number() OVER (PARTITION BY c.suite, c.rule ORDER BY c.seq), r.started_at
+        FROM latest l JOIN check_results c ON c.run_id = l.run_id AND c.suite = l.suite AND c.rule = l.rule
+             JOIN runs r ON r.run_id = c.run_id""", [datasets, datasets]).fetchall()
+    checks = {c.key: c for c in (_check(r) for r in rows)}
+    declared = declared_checks(con, build_id)
+    if declared is not None:
+        # a later occurrence the newest run did not run (it selected rules by tag or dimension): its own latest
+        missing = sorted({(s, r) for s, r, n in declared - set(checks) if (s, r, 1) in checks})
+        if missing:
+            pairs = [{"s": s, "r": r} for s, r in missing]
+            more = con.execute(f"""
+                WITH numbered AS (
+                    SELECT {fields}, row_number() OVER (PARTITION BY c.run_id, c.suite, c.rule ORDER BY c.seq)
+                               AS occurrence, r.started_at AS run_started
+                    FROM check_results c JOIN runs r USING (run_id)
+                    JOIN (SELECT unnest(?::STRUCT(s VARCHAR, r VARCHAR)[], recursive := true)) AS q
+                         ON c.suite = q.s AND c.rule = q.r
+                    WHERE {filters})
+                SELECT * EXCLUDE (recency) FROM (
+                    SELECT *, row_number() OVER (PARTITION BY suite, rule, occurrence
+                                                 ORDER BY run_started DESC, run_id DESC) AS recency
+                    FROM numbered) WHERE recency = 1""", [pairs, datasets, datasets]).fetchall()
+            for row in more:
+                check = _check(row)
+                checks.setdefault(check.key, check)
+        checks = {k: c for k, c in checks.items() if k in declared}
+    return sorted(checks.values(), key=lambda c: (0 if c.failing else 1 if c.warning else 2, c.suite, c.occurrence,
+                                                  c.seq))
+
+
+def health_of(checks: list[CheckRow]) -> list[Health]:
+    """Per dataset and dimension: how many checks, passing, failing errors and warnings (by dataset, then
+    dimension)."""
+    groups: dict[tuple[str, str], Health] = {}
+    for c in checks:
+        h = groups.setdefault((c.dataset, c.dimension), Health(c.dataset, c.dimension, 0, 0, 0, 0))
+        h.total += 1
+        h.passed += c.outcome == "pass"
+        h.errors += c.failing
+        h.warnings += c.warning
+    return [groups[k] for k in sorted(groups)]
+
+
 class Catalog:
     """Read access to a catalog file. Each method uses its own short-lived read-only connection."""
 
@@ -360,12 +470,15 @@ class Catalog:
     def frame(self, kind: str) -> pa.Table:
         """Objects of one kind as an Arrow table for the TUI lists, with the latest value of metrics (the last
         period of the newest complete run that computed each) and the latest verdict of contracts."""
+        from charter.catalog.series import current_definition
+
         with self._read() as (con, build_id):
-            return con.sql("""
+            return con.sql(f"""
                 WITH ordered AS (  -- newest complete run that computed the metric, then its last period
                     SELECT v.metric, v.value, v.target_met,
                            strftime(r.started_at, '%Y-%m-%dT%H:%M:%S.%f') || '|' || coalesce(v.period, '') AS rank
-                    FROM metric_values v JOIN runs r USING (run_id) WHERE r.status = 'complete'),
+                    FROM metric_values v JOIN runs r USING (run_id)
+                    WHERE r.status = 'complete' AND {current_definition(con)}),
                 latest AS (
                     SELECT metric, arg_max(value, rank) AS value, arg_max(target_met, rank) AS target_met
                     FROM ordered GROUP BY metric)
@@ -461,11 +574,9 @@ class Catalog:
 
     @staticmethod
     def _runs(con: duckdb.DuckDBPyConnection, limit: int, *, complete: bool = False) -> list[RunRow]:
-        rows = con.execute("SELECT run_id, command, engine, started_at, finished_at, status, outcome, checks, "
-                           "failures, warnings, pid, host FROM runs WHERE NOT ? OR status = 'complete' "
-                           "ORDER BY started_at DESC, run_id DESC LIMIT ?", [complete, limit]).fetchall()
-        return [RunRow(r[0], r[1], r[2], r[3], r[4], run_status(r[5], r[10], r[11]), r[6], r[7], r[8], r[9])
-                for r in rows]
+        from charter.catalog.history import RunFilter, list_runs
+
+        return list_runs(con, RunFilter(statuses=("complete",) if complete else ()), limit)
 
     def latest_complete_run(self) -> RunRow | None:
         with self._read() as (con, _):
@@ -473,40 +584,100 @@ class Catalog:
         return rows[0] if rows else None
 
     def check_results(self, run_id: str | None = None, *, dataset: str | None = None) -> list[CheckRow]:
-        """Results of a run (default: the latest complete run), failing ones first."""
-        with self._read() as (con, _):
+        """Results of a run (default: the latest result of each check, see :func:`latest_checks`), failing
+        ones first."""
+        with self._read() as (con, build_id):
             if run_id is None:
-                run_id = scalar(con, "SELECT run_id FROM runs WHERE status = 'complete' ORDER BY started_at DESC "
-                                     "LIMIT 1")
-                if run_id is None:
-                    return []
-            rows = con.execute(f"SELECT {_CHECK_FIELDS} FROM check_results c WHERE run_id = ? AND "
-                               f"(? IS NULL OR dataset = ?) ORDER BY CASE WHEN {_FAILING_ERROR} THEN 0 "
-                               f"WHEN {_FAILING_WARNING} THEN 1 ELSE 2 END, suite, seq",
-                               [run_id, dataset, dataset]).fetchall()
-        return [_check(r) for r in rows]
+                return latest_checks(con, build_id, [dataset] if dataset is not None else None)
+            return run_checks(con, run_id, dataset=dataset)
 
     def quality_health(self, datasets: list[str]) -> list[Health]:
-        """Per dataset and dimension, outcomes in the latest complete run that checked the dataset."""
+        """Per dataset and dimension, the latest result of each check of the dataset (:func:`health_of`)."""
         if not datasets:
             return []
-        with self._read() as (con, _):
-            return self._health(con, datasets)
+        with self._read() as (con, build_id):
+            return health_of(latest_checks(con, build_id, datasets))
 
     @staticmethod
-    def _health(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[Health]:
-        rows = con.execute(f"""
-            WITH latest AS (
-                SELECT c.dataset, arg_max(c.run_id, r.started_at) AS run_id
-                FROM check_results c JOIN runs r USING (run_id)
-                WHERE r.status = 'complete' AND list_contains(?, c.dataset)
-                GROUP BY c.dataset)
-            SELECT c.dataset, c.dimension, count(*),
-                   count(*) FILTER (WHERE c.outcome = 'pass'),
-                   count(*) FILTER (WHERE {_FAILING_ERROR}), count(*) FILTER (WHERE {_FAILING_WARNING})
-            FROM check_results c JOIN latest USING (dataset, run_id)
-            GROUP BY ALL ORDER BY c.dataset, c.dimension""", [datasets]).fetchall()
-        return [Health(*r) for r in rows]
+    def _health(con: duckdb.DuckDBPyConnection, build_id: int, datasets: list[str]) -> list[Health]:
+        return health_of(latest_checks(con, build_id, datasets)) if datasets else []
+
+    # -- run history (see charter.catalog.history) ------------------------------------------
+    def run_list(self, filters: RunFilter | None = None, limit: int = 20) -> list[RunRow]:
+        """Runs matching ``filters``, newest first."""
+        from charter.catalog.history import RunFilter, list_runs
+
+        with self._read() as (con, _):
+            return list_runs(con, filters or RunFilter(), limit)
+
+    def check_names(self, column: str) -> list[str]:
+        """Suites (``suite``) or datasets (``dataset``) that have check results."""
+        from charter.catalog.history import known_names
+
+        with self._read() as (con, _):
+            return known_names(con, column)
+
+    def resolve_run(self, ref: str, *, argument: str = "RUN") -> str:
+        """The run id a reference names (an id, a unique prefix, ``latest``, ``previous``, ``latest~N``)."""
+        from charter.catalog.history import resolve_run
+
+        with self._read() as (con, _):
+            return resolve_run(con, ref, argument=argument)
+
+    def run_view(self, run_id: str) -> dict[str, Any] | None:
+        """One run: its row, its checks (failing first) and its metric values, in one connection."""
+        from charter.catalog.history import get_run, metric_values
+
+        with self._read() as (con, _):
+            run = get_run(con, run_id)
+            if run is None:
+                return None
+            return {"run": run, "checks": run_checks(con, run_id), "metrics": metric_values(con, run_id)}
+
+    def run_diff(self, first: str, second: str, *, arguments: tuple[str, str] = ("RUN_A", "RUN_B")) -> RunDiff:
+        """What changed from run ``first`` to run ``second`` (run references, see :meth:`resolve_run`;
+        ``arguments`` name them in errors)."""
+        from charter.catalog.history import RunDiff, diff_checks, diff_metrics, get_run, metric_values, resolve_run
+
+        with self._read() as (con, _):
+            first = resolve_run(con, first, argument=arguments[0])
+            second = resolve_run(con, second, argument=arguments[1])
+            a, b = get_run(con, first), get_run(con, second)
+            assert a is not None and b is not None
+            changed, moved, added, removed, same = diff_checks(run_checks(con, first), run_checks(con, second))
+            metrics = diff_metrics(metric_values(con, first), metric_values(con, second))
+        return RunDiff(a, b, changed, moved, added, removed, same, metrics)
+
+    def check_history(self, name: str, *, limit: int = 20, window: int = 20) -> CheckHistory:
+        """The results of the check ``name`` (``suite.rule`` or a unique rule name) in complete runs."""
+        from charter.catalog.history import check_history, resolve_check
+
+        with self._read() as (con, _):
+            return check_history(con, resolve_check(con, name), limit=limit, window=window)
+
+    def quality_state(self, run_id: str | None = None, *, history: int = 30) -> dict[str, Any]:
+        """What the TUI quality screen shows, in one connection: the checks (the latest result of each, or
+        those of run ``run_id``), that run, the complete run before the newest of them, and for every check the
+        outcomes and observed numbers of its last ``history`` results (oldest first)."""
+        from charter.catalog.history import get_run, outcome_series
+
+        with self._read() as (con, build_id):
+            if run_id is None:
+                checks = latest_checks(con, build_id)
+                newest = max((c.run_started for c in checks if c.run_started is not None), default=None)
+                run = next((get_run(con, c.run_id) for c in checks if c.run_started == newest), None)
+            else:
+                checks, run = run_checks(con, run_id), get_run(con, run_id)
+            previous = None
+            if run is not None:
+                rows = con.execute("SELECT run_id FROM runs WHERE status = 'complete' AND (started_at, run_id) < "
+                                   "(?, ?) ORDER BY started_at DESC, run_id DESC LIMIT 1",
+                                   [run.started_at, run.run_id]).fetchall()
+                previous = get_run(con, str(rows[0][0])) if rows else None
+            base = run_checks(con, previous.run_id) if previous is not None else []
+            series = outcome_series(con, [c.key for c in checks], history)
+        return {"run": run, "checks": checks, "previous": previous, "previous_checks": base, "series": series,
+                "latest": run_id is None}
 
     def quality_history(self, dataset: str, limit: int = 30) -> list[dict[str, Any]]:
         """Per complete run (oldest first): checks of the dataset, passed, failing errors and warnings."""
@@ -533,19 +704,24 @@ class Catalog:
 
     @staticmethod
     def _series(con: duckdb.DuckDBPyConnection, metric: str) -> list[SeriesPoint]:
+        """Only values of the metric's current definition (see :mod:`charter.catalog.series`)."""
+        from charter.catalog.series import current_definition
+
+        current = current_definition(con)
         latest = scalar(con, "SELECT v.run_id FROM metric_values v JOIN runs r USING (run_id) WHERE v.metric = ? "
-                             "AND r.status = 'complete' ORDER BY r.started_at DESC LIMIT 1", [metric])
+                             f"AND r.status = 'complete' AND {current} ORDER BY r.started_at DESC LIMIT 1", [metric])
         if latest is None:
             return []
-        rows = con.execute("SELECT coalesce(period, ''), value, target_met, run_id FROM metric_values "
-                           "WHERE run_id = ? AND metric = ? ORDER BY period", [latest, metric]).fetchall()
+        rows = con.execute("SELECT coalesce(period, ''), value, target_met, run_id FROM metric_values v "
+                           f"WHERE run_id = ? AND metric = ? AND {current} ORDER BY period",
+                           [latest, metric]).fetchall()
         if len(rows) > 1:
             return [SeriesPoint(*r) for r in rows]
-        rows = con.execute("""
+        rows = con.execute(f"""
             SELECT strftime(r.started_at, '%Y-%m-%d %H:%M'), arg_max(v.value, coalesce(v.period, '')),
                    arg_max(v.target_met, coalesce(v.period, '')), r.run_id
             FROM metric_values v JOIN runs r USING (run_id)
-            WHERE v.metric = ? AND r.status = 'complete'
+            WHERE v.metric = ? AND r.status = 'complete' AND {current}
             GROUP BY r.run_id, r.started_at ORDER BY r.started_at DESC LIMIT 60""", [metric]).fetchall()
         return [SeriesPoint(*r) for r in reversed(rows)]
 
@@ -594,7 +770,7 @@ class Catalog:
             up = walker.tree(("metric", name, None), 3)
             down = _LineageWalker(con, build_id, "down").tree(("metric", name, None), 2)
             datasets = sorted({n.name for n in up.walk() if n.kind == "dataset"})
-            return {"object": obj, "series": self._series(con, name), "health": self._health(con, datasets),
+            return {"object": obj, "series": self._series(con, name), "health": self._health(con, build_id, datasets),
                     "lineage_up": up, "lineage_down": down,
                     "contracts": self._contracts_of(con, build_id, "metric", name)}
 
@@ -608,7 +784,7 @@ class Catalog:
                                     "WHERE c.dataset = ? AND c.rule_type = 'freshness' AND r.status = 'complete' "
                                     "ORDER BY r.started_at DESC, c.seq LIMIT 1", [name]).fetchall()
             return {"object": obj, "columns": self._columns(con, build_id, name),
-                    "health": self._health(con, [name]), "history": self._history(con, name, 30),
+                    "health": self._health(con, build_id, [name]), "history": self._history(con, name, 30),
                     "freshness": _check(freshness[0]) if freshness else None,
                     "upstream": _LineageWalker(con, build_id, "up").tree(("dataset", name, None), 1),
                     "downstream": _LineageWalker(con, build_id, "down").tree(("dataset", name, None), 1),

@@ -133,10 +133,19 @@ def _insert_metric_values(con: duckdb.DuckDBPyConnection, run_id: str, values: S
         "value": pa.array([_number(None if v.value is None else float(v.value)) for v in values], pa.float64()),
         "target_met": pa.array([v.target_met for v in values], pa.bool_()),
         "recorded_at": pa.array([now] * len(values), pa.timestamp("us")),
+        "definition_hash": pa.array([v.definition_hash for v in values], pa.string()),
     })
     con.register("incoming_values", table)
-    con.execute("INSERT INTO metric_values SELECT * FROM incoming_values")
+    con.execute(f"INSERT INTO metric_values ({', '.join(table.column_names)}) "
+                f"SELECT {', '.join(table.column_names)} FROM incoming_values")
     con.unregister("incoming_values")
+    # a value computed without its definition hash (by a plugin, say) gets the hash of its metric in the
+    # build the run recorded, or in the newest build when the run recorded none
+    con.execute("""UPDATE metric_values SET definition_hash = o.content_hash FROM objects o
+                   WHERE metric_values.run_id = ? AND metric_values.definition_hash IS NULL AND o.kind = 'metric'
+                     AND o.name = metric_values.metric
+                     AND o.build_id = coalesce((SELECT build_id FROM runs WHERE run_id = ?),
+                                               (SELECT max(build_id) FROM builds))""", [run_id, run_id])
 
 
 def record_run_finished(path: Path, run: RunInfo, summary: RunSummary, *,

@@ -80,9 +80,24 @@ def _v1_initial(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def _v2_metric_definition_hash(con: duckdb.DuckDBPyConnection) -> None:
+    """`metric_values.definition_hash`: the content hash of the metric's spec when the value was computed.
+
+    Values recorded before it are given the hash of the metric in the build their run recorded (the
+    catalog is refreshed from the specs when a run starts); a value whose run has no build, or whose
+    build lacks the metric, keeps NULL, and readers leave NULL-hash values out of every series.
+    """
+    con.execute("ALTER TABLE metric_values ADD COLUMN definition_hash VARCHAR")
+    con.execute("""UPDATE metric_values SET definition_hash = o.content_hash
+                   FROM runs r, objects o
+                   WHERE metric_values.run_id = r.run_id AND o.build_id = r.build_id AND o.kind = 'metric'
+                     AND o.name = metric_values.metric""")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "builds, spec objects, columns, lineage, runs, check results, metric values, contract "
                  "verdicts and sign-offs", _v1_initial),
+    Migration(2, "metric values carry the definition hash of their metric", _v2_metric_definition_hash),
 ]
 """Every migration, in the order they apply. Append; never edit or reorder a released one."""
 

@@ -32,6 +32,7 @@ import pluggy
 if TYPE_CHECKING:
     import typer
 
+    from charter.core.diagnostics import Diagnostic
     from charter.core.engine import EngineType
     from charter.core.exchange import Exporter, Importer
     from charter.core.results import CheckResult, RunInfo, RunSummary
@@ -185,15 +186,18 @@ def charter_check_finished(run: RunInfo, result: CheckResult) -> None:
 
 
 @hookspec
-def charter_run_finished(run: RunInfo, summary: RunSummary) -> None:
+def charter_run_finished(run: RunInfo, summary: RunSummary) -> list[Diagnostic] | None:
     """Called once when a run ends, also when checks failed.
 
     ``run`` is the run's :class:`charter.plugin_api.RunInfo`; ``summary`` a
     :class:`charter.plugin_api.RunSummary` with every check result, the metric values, the source
     fingerprints and the finish time. Use it for notifiers, custom stores or lineage emitters.
-    Return value ignored; an exception (``SystemExit`` included) is reported against the plugin
-    and does not change the exit code. ``summary`` is this implementation's own copy: the run's
-    verdict and exit code are computed from Charter's results, whatever a plugin does to it.
+    Return None, or a list of :class:`charter.plugin_api.Diagnostic` for the user (a notification
+    that could not be delivered): they are added to the run's problems as warnings (an error is
+    demoted to one) and shown after the run; anything else returned is ignored. An exception
+    (``SystemExit`` included) is reported against the plugin and does not change the exit code.
+    ``summary`` is this implementation's own copy: the run's verdict and exit code are computed from
+    Charter's results, whatever a plugin does to it or returns.
 
     Since API version 1.
     """

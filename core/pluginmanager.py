@@ -59,6 +59,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "charter.plugins.spark_engine",
     "charter.plugins.sources",
     "charter.plugins.core_rules",
+    "charter.plugins.anomaly_rule",
     "charter.plugins.core_commands",
     "charter.plugins.quality_commands",
     "charter.plugins.gx_bridge",
@@ -67,11 +68,14 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "charter.plugins.env_commands",
     "charter.plugins.run_manifest",
     "charter.plugins.catalog_recorder",
+    "charter.plugins.notify",
     "charter.plugins.catalog_commands",
+    "charter.plugins.history_commands",
     "charter.plugins.metrics_commands",
     "charter.plugins.dbt_import",
     "charter.plugins.handover_commands",
     "charter.plugins.diff_commands",
+    "charter.plugins.notify_commands",
     "charter.plugins.odcs",
 )
 
@@ -83,9 +87,11 @@ CLI_PLUGINS: tuple[str, ...] = (
     "charter.plugins.env_commands",
     "charter.plugins.run_manifest",
     "charter.plugins.catalog_commands",
+    "charter.plugins.history_commands",
     "charter.plugins.metrics_commands",
     "charter.plugins.handover_commands",
     "charter.plugins.diff_commands",
+    "charter.plugins.notify_commands",
 )
 """The built-ins that contribute commands (``charter_cli_commands``), in registration order. Building the
 command line loads only these (and the entry points): the engines, sources and rule types are loaded by

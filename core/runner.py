@@ -152,14 +152,31 @@ def execute_run(project: Project, *, selection: list[str] | None = None, exclude
                 for result in summary.checks[-len(plan.rules):]:
                     hook.charter_check_finished(run=hook_view(run), result=hook_view(result))
                 advance(plan.dataset, len(plan.rules))
-        if snapshot_metrics if snapshot_metrics is not None else not (selection or exclude):
+        if snapshot_metrics if snapshot_metrics is not None else \
+                not (selection or exclude) and project.spec.snapshot != "none":
             from charter.core.semantic.snapshot import snapshot_metrics as snapshot
 
             summary.metrics = snapshot(project, warehouse, diagnostics=summary.problems)
         summary.finished_at = datetime.now(UTC)
-        hook.charter_run_finished(run=hook_view(run), summary=hook_view(summary))
+        notes = hook.charter_run_finished(run=hook_view(run), summary=hook_view(summary))
+        summary.problems += run_hook_warnings(notes)
     summary.unsaved = _unsaved(pm.occurrences[faults_before:])
     return summary
+
+
+def run_hook_warnings(returned: object) -> list[Diagnostic]:
+    """The diagnostics ``charter_run_finished`` implementations returned for the user (an undelivered
+    notification), as warnings: they are shown with the run's problems and never change its verdict."""
+    from dataclasses import replace
+
+    from charter.core.diagnostics import Severity
+
+    out: list[Diagnostic] = []
+    for items in returned if isinstance(returned, list) else []:
+        for item in items if isinstance(items, list | tuple) else []:
+            if isinstance(item, Diagnostic):
+                out.append(replace(item, severity=Severity.WARNING) if item.is_error else item)
+    return out
 
 
 def _unsaved(faults: list[PluginFault]) -> list[str]:

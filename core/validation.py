@@ -79,6 +79,11 @@ def _unwrap(annotation: Any, value: Any) -> list[Any]:
             tagged = [m for m in members if value["type"] in _literal_values(m)]
             if tagged:
                 return tagged
+        if isinstance(value, dict):  # a union selected by a key (notification targets): members it can be
+            keyed = [m for m in members if all(_has(value, info.alias or name) for name, info in
+                                               m.model_fields.items() if info.is_required())]
+            if keyed:
+                return keyed
         return members
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]

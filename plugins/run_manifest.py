@@ -1,4 +1,4 @@
-"""Run manifests as a built-in plugin: written after every run; `charter runs` and `charter reproduce`.
+"""Run manifests as a built-in plugin: written after every run; `charter reproduce`, and how manifests print.
 
 The manifest is written from ``charter_run_finished`` with the same public hook a third-party store
 would use; reading the history and re-running need nothing but the files in ``.charter/runs/``.
@@ -17,7 +17,6 @@ from charter.core.cliutil import (
     console,
     load,
     print_json,
-    render_diagnostics,
 )
 from charter.plugin_api import hookimpl
 
@@ -38,10 +37,6 @@ def charter_run_finished(run: RunInfo, summary: RunSummary) -> None:
     write_manifest(project.root, build_manifest(run, summary, project))
 
 
-runs_app = typer.Typer(help="The history of runs, from their manifests in .charter/runs/.",
-                       no_args_is_help=True, rich_markup_mode="rich")
-
-
 def _short(digest: str | None, n: int = 12) -> str:
     return (digest or "-").removeprefix("sha256:")[:n]
 
@@ -60,77 +55,31 @@ def _outcome_text(outcome: dict[str, Any]) -> str:
     return ", ".join(parts) + f"; {outcome.get('metrics', 0)} metric values"
 
 
-@runs_app.command("list")
-def runs_list(ctx: typer.Context, project_dir: ProjectOption = None, fmt: FormatOption = OutputFormat.text,
-              limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show the newest N runs.")] = 20
-              ) -> None:
-    """List recorded runs, newest first: when, what, the outcome, the git commit and the result digest.
-
-    A `*` after the commit means the project had uncommitted changes when it ran.
-
-    [bold]Examples[/bold]
-
-      charter runs list
-      charter runs list -n 5 --format json
-    """
-    from charter.core.manifest import list_manifests
-
-    project, _ = load(ctx, project_dir)
-    manifests, notes = list_manifests(project.root)
-    shown = manifests[:limit]
-    if fmt is OutputFormat.json:
-        print_json({"runs": [{k: m.get(k) for k in ("run_id", "command", "engine", "selection", "started_at",
-                                                     "finished_at", "duration_s", "outcome", "reproduces")}
-                             | {"git": {k: m.get("git", {}).get(k) for k in ("commit", "dirty")},
-                                "environment": m["environment"].get("matches"),
-                                "results_digest": m["results"].get("digest")} for m in shown],
-                    "total": len(manifests), "diagnostics": [d.to_dict() for d in notes]})
-        return
-    if notes:
-        render_diagnostics(notes, project=project)
-    if not manifests:
-        console().print("no runs recorded yet: `charter run` writes a manifest for every run")
-        return
-    from rich.text import Text
-
-    from charter.core.cliutil import Column, fit_table
-    from charter.core.safetext import markup, text
-
-    columns = [Column("run", "key"), Column("started", "fixed", 6), Column("took", "fixed", 4),
-               Column("command", "text", 3), Column("outcome", "text", 1), Column("git", "fixed", 2),
-               Column("environment", "fixed", 7), Column("results", "fixed", 5)]
-    cells = []
-    for m in shown:
-        took = f"{m['duration_s']:.1f}s" if isinstance(m.get("duration_s"), int | float) else "-"
-        command = text(m.get("command") or "")
-        if m.get("reproduces"):
-            command = Text.assemble(command, "\n", Text.from_markup(
-                f"[dim]reproduces {markup(m['reproduces']['run_id'])}: {markup(m['reproduces']['verdict'])}[/]"))
-        cells.append([text(m["run_id"]), text(m["started_at"][:19].replace("T", " ")), text(took), command,
-                      text(_outcome_text(m.get("outcome", {}))), text(_git_text(m.get("git", {}))),
-                      text(m["environment"].get("matches") or "-"), text(_short(m["results"].get("digest")))])
-    console().print(fit_table(columns, cells, title=f"{len(shown)} of {len(manifests)} runs of "
-                                                    f"{markup(project.name)}", title_justify="left"))
+def manifest_facts(m: dict[str, Any]) -> dict[str, Any]:
+    """What `charter runs list --format json` tells of a run from its manifest."""
+    return {"git": {k: m.get("git", {}).get(k) for k in ("commit", "dirty")},
+            "environment": m.get("environment", {}).get("matches"),
+            "results_digest": m.get("results", {}).get("digest"), "reproduces": m.get("reproduces")}
 
 
-@runs_app.command("show")
-def runs_show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Run id, a unique prefix, or "
-                                                                             "`latest`.")],
-              project_dir: ProjectOption = None, fmt: FormatOption = OutputFormat.text) -> None:
-    """Show one run's manifest: command, git state, specs, data fingerprints, environment, results.
+def print_manifest_summary(m: dict[str, Any]) -> None:
+    """The reproducibility facts of a run in a few lines (the whole manifest: `charter runs manifest`)."""
+    from charter.core.safetext import markup
 
-    [bold]Examples[/bold]
+    out = console()
+    env, git = m.get("environment", {}), m.get("git", {})
+    if git.get("available"):
+        dirty = f", {git.get('dirty_count', 0)} uncommitted change(s)" if git.get("dirty") else ", clean"
+        out.print(f"  git       {markup(git.get('commit') or '(no commit yet)')}{dirty}")
+    out.print(f"  env       {markup(env.get('matches') or 'no declared environment')}, fingerprint "
+              f"{_short(env.get('fingerprint'))}")
+    out.print(f"  results   digest {_short(m.get('results', {}).get('digest'))} ({len(m.get('specs', {}))} specs, "
+              f"{len(m.get('data', {}))} data source(s))")
+    out.print(f"  manifest  charter runs manifest {markup(m['run_id'])}")
 
-      charter runs show latest
-      charter runs show 20250101T120000 --format json
-    """
-    from charter.core.manifest import find_manifest
 
-    project, _ = load(ctx, project_dir)
-    m = find_manifest(project.root, run_id)
-    if fmt is OutputFormat.json:
-        print_json(m)
-        return
+def print_manifest(m: dict[str, Any]) -> None:
+    """One run's manifest: command, git state, specs, data fingerprints, environment, results."""
     out = console()
     env, git, results = m["environment"], m.get("git", {}), m["results"]
     out.print(f"[bold]run {m['run_id']}[/]  {m.get('command') or ''}")
@@ -166,6 +115,30 @@ def runs_show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Ru
             scalars = (f"{k}={v}" for k, v in sorted(fp.items()) if not isinstance(v, dict | list))
             text = ", ".join(scalars)[:100]
         out.print(f"  {name:<24} {text}")
+
+
+def print_manifest_list(manifests: list[dict[str, Any]], total: int, project_name: str) -> None:
+    """Runs known only from their manifests (no catalog history): when, what, outcome, git, digest."""
+    from rich.text import Text
+
+    from charter.core.cliutil import Column, fit_table
+    from charter.core.safetext import markup, text
+
+    columns = [Column("run", "key"), Column("started", "fixed", 6), Column("took", "fixed", 4),
+               Column("command", "text", 3), Column("outcome", "text", 1), Column("git", "fixed", 2),
+               Column("environment", "fixed", 7), Column("results", "fixed", 5)]
+    cells = []
+    for m in manifests:
+        took = f"{m['duration_s']:.1f}s" if isinstance(m.get("duration_s"), int | float) else "-"
+        command = text(m.get("command") or "")
+        if m.get("reproduces"):
+            command = Text.assemble(command, "\n", Text.from_markup(
+                f"[dim]reproduces {markup(m['reproduces']['run_id'])}: {markup(m['reproduces']['verdict'])}[/]"))
+        cells.append([text(m["run_id"]), text(m["started_at"][:19].replace("T", " ")), text(took), command,
+                      text(_outcome_text(m.get("outcome", {}))), text(_git_text(m.get("git", {}))),
+                      text(m["environment"].get("matches") or "-"), text(_short(m["results"].get("digest")))])
+    console().print(fit_table(columns, cells, title=f"{len(manifests)} of {total} runs of {markup(project_name)} "
+                                                    "(from their manifests)", title_justify="left"))
 
 
 def reproduce(
@@ -244,5 +217,5 @@ def _print_report(report: Reproduction, rerun: dict[str, Any]) -> None:
 
 @hookimpl
 def charter_cli_commands(cli: typer.Typer) -> None:
-    cli.add_typer(runs_app, name="runs", rich_help_panel="Reproducibility")
+    # the `runs` group (history, and manifests under `runs manifest`) is charter.plugins.history_commands
     cli.command(rich_help_panel="Reproducibility")(reproduce)

@@ -117,26 +117,28 @@ def test_content_hash_changes_only_with_the_object(tmp_path, make_project):
 def test_migrations_apply_in_order_once_and_a_failed_one_leaves_the_previous_version(tmp_path, monkeypatch):
     path = tmp_path / "c.duckdb"
     applied: list[int] = []
+    shipped = catalog_schema.latest_version()
 
     def add_note(con: duckdb.DuckDBPyConnection) -> None:
-        applied.append(2)
+        applied.append(shipped + 1)
         con.execute("ALTER TABLE builds ADD COLUMN note VARCHAR")
 
     def broken(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("ALTER TABLE builds ADD COLUMN other VARCHAR")
         raise RuntimeError("half-way")
 
-    migrations = [*catalog_schema.MIGRATIONS, catalog_schema.Migration(2, "note", add_note)]
+    migrations = [*catalog_schema.MIGRATIONS, catalog_schema.Migration(shipped + 1, "note", add_note)]
     monkeypatch.setattr(catalog_schema, "MIGRATIONS", migrations)
     with connect(path) as con:
-        assert catalog_schema.migrate(con) == [1, 2]
+        assert catalog_schema.migrate(con) == list(range(1, shipped + 2))
         assert catalog_schema.migrate(con) == []
-        assert applied == [2]
-    monkeypatch.setattr(catalog_schema, "MIGRATIONS", [*migrations, catalog_schema.Migration(3, "broken", broken)])
+        assert applied == [shipped + 1]
+    monkeypatch.setattr(catalog_schema, "MIGRATIONS",
+                        [*migrations, catalog_schema.Migration(shipped + 2, "broken", broken)])
     with connect(path) as con:
         with pytest.raises(RuntimeError):
             catalog_schema.migrate(con)
-        assert catalog_schema.current_version(con) == 2
+        assert catalog_schema.current_version(con) == shipped + 1
         columns = {r[0] for r in con.execute("DESCRIBE builds").fetchall()}
         assert "note" in columns and "other" not in columns
 

@@ -36,7 +36,7 @@ def opened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Project, 
 
 def test_every_certified_metric_at_its_default_grain(opened):
     project, warehouse = opened
-    values = snapshot_metrics(project, warehouse)
+    values = snapshot_metrics(project, warehouse, policy="certified")
     expected = duckdb.sql(f"""
         select strftime(make_date(year, month, 1), '%Y-%m-%d'),
                count(*) filter (where try_cast(nullif(dep_delay, 'NA') as integer) <= 15)

@@ -12,8 +12,8 @@ from test_catalog_support import nyc_catalog_fixture  # noqa: F401  (fixture)
 
 from charter.tui.app import CharterApp
 
-KEYS = {"metrics": [], "metric-detail": ["down", "down", "enter"], "datasets": ["2", "down", "down"],
-        "quality": ["3", "enter"], "contracts": ["4"], "lineage": ["down", "down", "ctrl+l"]}
+KEYS = {"metrics": [], "metric-detail": ["down", "down", "enter"], "datasets": ["f2", "down", "down"],
+        "quality": ["f3", "enter"], "contracts": ["f4"], "lineage": ["down", "down", "ctrl+l"]}
 
 
 async def _settle(pilot) -> None:

@@ -51,7 +51,7 @@ class CharterApp(App[None]):
         Binding("f2,2", "switch_mode('datasets')", "Datasets", id="app.datasets", tooltip="Datasets and their schemas",
                 group=SCREENS),
         Binding("f3,3", "switch_mode('quality')", "Quality", id="app.quality",
-                tooltip="Check results of the latest complete run", group=SCREENS),
+                tooltip="The latest result of each check, or the checks of one run", group=SCREENS),
         Binding("f4,4", "switch_mode('contracts')", "Contracts", id="app.contracts",
                 tooltip="Handover contracts, verdicts and sign-offs", group=SCREENS),
         # the footer shows the palette key once, at its right end

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from charter.core.spec.base import Name, StrictModel, StrList
+from charter.core.spec.notify import NotifyTargets
 
 
 class Warehouse(StrictModel):
@@ -71,3 +72,9 @@ class ProjectSpec(StrictModel):
     """Per-plugin configuration sections, validated by the plugin that owns them."""
     quality: QualityDefaults = QualityDefaults()
     catalog: CatalogSettings = CatalogSettings()
+    notify: NotifyTargets = Field(default_factory=list)
+    """Where to send word of each `charter run` (webhooks, commands), and when; see docs/notifications.md."""
+    snapshot: Literal["all", "certified", "none"] = "all"
+    """Metric values `charter run` records in the catalog on a full run (no `--select`/`--exclude`): `all`
+    (every metric with a time grain, at its grain, and every certified metric), `certified` (certified
+    metrics only) or `none`."""

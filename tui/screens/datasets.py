@@ -72,7 +72,7 @@ class DatasetsScreen(ListScreen):
         yield Static(id="lineage", classes="section")
 
     def on_mount(self) -> None:
-        titles = {"#columns": "Schema", "#health": "Quality by dimension (latest complete run)",
+        titles = {"#columns": "Schema", "#health": "Quality by dimension (latest result of each check)",
                   "#history-row": "Quality history (share of checks passing per run)", "#lineage": "Lineage"}
         for selector, title in titles.items():
             self.query_one(selector).border_title = title

@@ -33,7 +33,7 @@ def latest_text(row: dict[str, Any]) -> Text:
 def trend_caption(series: list[SeriesPoint], row: dict[str, Any]) -> str:
     values = [p.value for p in series if p.value is not None]
     if not values:
-        return "no values recorded yet: `charter run` snapshots every metric"
+        return "no values yet: a full `charter run` records every metric with a time grain (`snapshot: all`)"
     fmt, decimals = row.get("format"), row.get("decimals")
     return (f"{series[0].period or 'first run'} → {series[-1].period or 'latest run'} · {len(values)} values · "
             f"min {format_value(min(values), fmt, decimals)} · max {format_value(max(values), fmt, decimals)}")
